@@ -1,0 +1,204 @@
+"""Typed configurations: the autoencoder's shape, the training run, and named presets.
+
+Configs are frozen dataclasses that round-trip through JSON (``to_dict`` / ``from_dict``);
+unknown keys and out-of-range values raise :class:`tokun.errors.ConfigError`.
+
+>>> cfg = preset("4x16")
+>>> cfg.block_bytes, cfg.block_chars, cfg.latent_dim
+(64, 16, 256)
+>>> ModelConfig.from_dict(cfg.to_dict()) == cfg
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .errors import ConfigError
+
+ACTIVATIONS = ("relu", "silu", "gelu", "tanh")
+BYTES_PER_CHAR = 4  # UTF-32-BE
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of the autoencoder.
+
+    token_dim: group size of each tokenize block, from bytes upwards. ``(4, 16)`` merges 4 bytes
+        into a character vector, then 16 characters into one latent. Their product is the number
+        of bytes per latent vector and must be a multiple of 4 (whole UTF-32 characters).
+    embed_dim: width of the per-byte embedding.
+    hidden_dim: output width of every tokenize block but the last (``None``: ``latent_dim``).
+    latent_dim: width of the latent vector, the encoder's output.
+    attention: non-causal self-attention among the G slots of each block.
+    heads: attention heads (when ``attention``).
+    layer_norm: LayerNorm at the input of each tokenize block / output of each detokenize block.
+    activation: non-linearity after each block's Linear.
+    latent_activation: apply the activation to the latent too. Off by default: a linear bottleneck
+        trains much faster and uses the whole latent space (see docs/RESULTS.md).
+    """
+
+    token_dim: tuple[int, ...] = (4, 16)
+    embed_dim: int = 256
+    hidden_dim: int | None = None
+    latent_dim: int = 256
+    attention: bool = False
+    heads: int = 4
+    layer_norm: bool = True
+    activation: str = "gelu"
+    latent_activation: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "token_dim", tuple(int(g) for g in self.token_dim))
+        if not self.token_dim or any(g < 1 for g in self.token_dim):
+            raise ConfigError(f"token_dim must be a non-empty list of positive ints, got {list(self.token_dim)}")
+        if self.block_bytes % BYTES_PER_CHAR:
+            raise ConfigError(
+                f"token_dim {list(self.token_dim)} groups {self.block_bytes} bytes per latent; "
+                f"it must be a multiple of {BYTES_PER_CHAR} (whole UTF-32 characters)"
+            )
+        for name in ("embed_dim", "latent_dim", "heads"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.hidden_dim is not None and self.hidden_dim < 1:
+            raise ConfigError(f"hidden_dim must be positive or null, got {self.hidden_dim}")
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
+        if self.attention:
+            for width in self.block_widths()[:-1]:
+                if width % self.heads:
+                    raise ConfigError(f"attention with {self.heads} heads needs widths divisible by it, got {width}")
+
+    @property
+    def block_bytes(self) -> int:
+        """Bytes encoded into one latent vector."""
+        return math.prod(self.token_dim)
+
+    @property
+    def block_chars(self) -> int:
+        """Characters encoded into one latent vector."""
+        return self.block_bytes // BYTES_PER_CHAR
+
+    def block_widths(self) -> list[int]:
+        """Vector widths between blocks: [embed, hidden, ..., latent] (len(token_dim) + 1 entries)."""
+        hidden = self.latent_dim if self.hidden_dim is None else self.hidden_dim
+        return [self.embed_dim] + [hidden] * (len(self.token_dim) - 1) + [self.latent_dim]
+
+    @property
+    def name(self) -> str:
+        """Short name of the hierarchy, e.g. ``"4x16"``."""
+        return "x".join(str(g) for g in self.token_dim)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A training run. Every field has a CLI flag of the same name (``--batch-size``...).
+
+    random: random-codepoint specs to sample from (see :func:`tokun.data.parse_spec`), each equally likely.
+    texts: UTF-8 files mixed into the data, sampled at random offsets.
+    text_ratio: share of blocks drawn from ``texts`` (when any).
+    pad_ratio: share of blocks whose tail is cut and padded with U+0000, as the end of every text is.
+    """
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    random: tuple[str, ...] = ("planes0-3",)
+    texts: tuple[str, ...] = ()
+    text_ratio: float = 0.5
+    pad_ratio: float = 0.1
+    steps: int = 3000
+    batch_size: int = 128
+    lr: float = 2e-3
+    min_lr_ratio: float = 0.05
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    seed: int = 0
+    eval_every: int = 250
+    eval_samples: int = 20_000
+    save_every: int = 500
+    keep_checkpoints: int = 3
+
+    def __post_init__(self) -> None:
+        if isinstance(self.model, dict):
+            object.__setattr__(self, "model", ModelConfig.from_dict(self.model))
+        object.__setattr__(self, "random", tuple(self.random))
+        object.__setattr__(self, "texts", tuple(str(t) for t in self.texts))
+        for name in ("steps", "batch_size", "eval_every", "save_every", "keep_checkpoints", "eval_samples"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("text_ratio", "pad_ratio", "min_lr_ratio"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.lr <= 0 or self.warmup_steps < 0 or self.grad_clip <= 0 or self.weight_decay < 0:
+            raise ConfigError("lr and grad_clip must be positive, warmup_steps and weight_decay non-negative")
+        if not self.random and not self.texts:
+            raise ConfigError("training needs data: give at least one --random spec or --text file")
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        return _from_dict(cls, data)
+
+
+PRESETS: dict[str, ModelConfig] = {
+    "4x16": ModelConfig(token_dim=(4, 16)),
+    "16x4": ModelConfig(token_dim=(16, 4)),
+    "4x4x4": ModelConfig(token_dim=(4, 4, 4)),
+    "64": ModelConfig(token_dim=(64,)),
+    "4x4": ModelConfig(token_dim=(4, 4)),
+    "4": ModelConfig(token_dim=(4,)),
+    "4x16-attention": ModelConfig(token_dim=(4, 16), attention=True),
+}
+
+
+def preset(name: str) -> ModelConfig:
+    """The named model configuration (``"4x16"``, ``"4x4x4"``, ...)."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}") from None
+
+
+def save_json(data: dict[str, Any], path: str | Path) -> None:
+    Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _to_dict(obj: Any) -> dict[str, Any]:
+    out = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            value = _to_dict(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[f.name] = value
+    return out
+
+
+def _from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}")
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"unknown {cls.__name__} keys: {', '.join(unknown)}")
+    try:
+        return cls(**data)
+    except TypeError as err:
+        raise ConfigError(f"bad {cls.__name__}: {err}") from None

@@ -1,0 +1,164 @@
+"""The autoencoder: byte embedding, tokenize blocks, latent; detokenize blocks, byte logits.
+
+Shapes for the default ``4x16`` (B blocks of 64 bytes, E = embed width, L = latent width):
+
+    bytes (B, 64) -> embed (B, 64, E) -> block g=4 -> (B, 16, H) -> block g=16 -> (B, 1, L) -> (B, L)
+    (B, L) -> (B, 1, L) -> unblock g=16 -> (B, 16, H) -> unblock g=4 -> (B, 64, E) -> head (B, 64, 256)
+
+Encoder and Decoder are independent modules; the device always follows the input.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ModelConfig
+
+BYTE_VALUES = 256
+
+ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU, "gelu": nn.GELU, "tanh": nn.Tanh}
+
+
+class SlotAttention(nn.Module):
+    """Non-causal multi-head self-attention among the G slots of a group, with a residual path."""
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.out = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, g, d = x.shape  # (B, G, D)
+        q, k, v = self.qkv(x).view(b, g, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)  # 3 x (B, h, G, D/h)
+        y = F.scaled_dot_product_attention(q, k, v)  # (B, h, G, D/h)
+        y = y.transpose(1, 2).reshape(b, g, d)  # (B, G, D)
+        return x + self.out(y)
+
+
+class TokenizeBlock(nn.Module):
+    """Merge groups of G vectors of width D into one vector of width D_out.
+
+    LayerNorm -> split into groups of G -> + positional bias per slot -> attention -> concat -> Linear -> act.
+    """
+
+    def __init__(self, group: int, dim: int, out_dim: int, cfg: ModelConfig, *, activation: bool = True) -> None:
+        super().__init__()
+        self.group = group
+        self.norm = nn.LayerNorm(dim) if cfg.layer_norm else nn.Identity()
+        self.position = nn.Parameter(torch.zeros(group, dim))
+        self.attention = SlotAttention(dim, cfg.heads) if cfg.attention else None
+        self.proj = nn.Linear(group * dim, out_dim)
+        self.act = ACTIVATIONS[cfg.activation]() if activation else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, s, d = x.shape  # (B, S, D)
+        x = self.norm(x)
+        x = x.view(b * (s // self.group), self.group, d) + self.position  # (B*S/G, G, D)
+        if self.attention is not None:
+            x = self.attention(x)
+        x = x.reshape(b, s // self.group, self.group * d)  # (B, S/G, G*D)
+        return self.act(self.proj(x))  # (B, S/G, D_out)
+
+
+class DetokenizeBlock(nn.Module):
+    """Split each vector of width D_in into G vectors of width D: the mirror of TokenizeBlock.
+
+    Linear -> act -> split into G slots -> + positional bias -> attention -> LayerNorm.
+    """
+
+    def __init__(self, group: int, in_dim: int, dim: int, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.group = group
+        self.proj = nn.Linear(in_dim, group * dim)
+        self.act = ACTIVATIONS[cfg.activation]()
+        self.position = nn.Parameter(torch.zeros(group, dim))
+        self.attention = SlotAttention(dim, cfg.heads) if cfg.attention else None
+        self.norm = nn.LayerNorm(dim) if cfg.layer_norm else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, s, _ = x.shape  # (B, S, D_in)
+        x = self.act(self.proj(x))  # (B, S, G*D)
+        x = x.view(b * s, self.group, -1) + self.position  # (B*S, G, D)
+        if self.attention is not None:
+            x = self.attention(x)
+        return self.norm(x.reshape(b, s * self.group, -1))  # (B, S*G, D)
+
+
+class Encoder(nn.Module):
+    """``(..., N, block_bytes)`` byte values (any integer dtype) -> ``(..., N, latent_dim)`` latents."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        widths = cfg.block_widths()
+        self.embed = nn.Embedding(BYTE_VALUES, cfg.embed_dim)
+        last = len(cfg.token_dim) - 1
+        self.blocks = nn.ModuleList(
+            TokenizeBlock(g, widths[i], widths[i + 1], cfg, activation=i < last or cfg.latent_activation)
+            for i, g in enumerate(cfg.token_dim)
+        )
+
+    def forward(self, data: torch.Tensor) -> torch.Tensor:
+        lead = data.shape[:-1]
+        x = self.embed(data.reshape(-1, data.shape[-1]).long())  # (B, T, E)
+        for block in self.blocks:
+            x = block(x)  # (B, T/G, D)
+        return x.view(*lead, self.cfg.latent_dim)  # (..., L)
+
+
+class Decoder(nn.Module):
+    """``(..., N, latent_dim)`` latents -> ``(..., N, block_bytes, 256)`` byte logits."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        widths = cfg.block_widths()
+        self.blocks = nn.ModuleList(
+            DetokenizeBlock(g, widths[i + 1], widths[i], cfg) for i, g in reversed(list(enumerate(cfg.token_dim)))
+        )
+        self.head = nn.Linear(cfg.embed_dim, BYTE_VALUES)
+
+    def forward(self, latents: torch.Tensor) -> torch.Tensor:
+        lead = latents.shape[:-1]
+        x = latents.reshape(-1, 1, latents.shape[-1])  # (B, 1, L)
+        for block in self.blocks:
+            x = block(x)  # (B, S*G, D)
+        return self.head(x).view(*lead, self.cfg.block_bytes, BYTE_VALUES)  # (..., T, 256)
+
+
+class AutoEncoder(nn.Module):
+    """Encoder + Decoder. ``forward`` maps bytes to byte logits; train with cross-entropy on the input."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = Encoder(cfg)
+        self.decoder = Decoder(cfg)
+
+    def forward(self, data: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encoder(data))  # (..., T, 256)
+
+    def encode(self, data: torch.Tensor) -> torch.Tensor:
+        return self.encoder(data)
+
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        return self.decoder(latents)
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def byte_metrics(logits: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+    """Byte, character (4 bytes) and block (all bytes of a latent) accuracy of ``(..., T, 256)`` logits."""
+    right = logits.argmax(-1) == target.long()  # (..., T)
+    flat = right.reshape(-1, right.shape[-1])  # (B, T)
+    chars = flat.view(flat.shape[0], -1, 4).all(-1)  # (B, T/4)
+    return {
+        "byte_accuracy": flat.float().mean().item(),
+        "char_accuracy": chars.float().mean().item(),
+        "block_accuracy": chars.all(-1).float().mean().item(),
+    }

@@ -1,0 +1,123 @@
+"""The user-facing tokenizer: text -> latent vectors -> text, with a pretrained model.
+
+>>> from tokun import Tokenizer
+>>> tok = Tokenizer.load()                      # the shipped default, "4x16"
+>>> latents = tok.encode("Hello, 世界! 👋")      # (N, 256): one vector per 16 characters
+>>> tuple(latents.shape)
+(1, 256)
+>>> tok.decode(latents, length=13)
+'Hello, 世界! 👋'
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from . import checkpoint, codec
+from .errors import InputError
+from .model import AutoEncoder
+
+
+class Tokenizer:
+    """Encode text into latents and decode latents into text with a tokun autoencoder.
+
+    Work is done in chunks of ``batch_size`` blocks under ``torch.inference_mode``.
+    """
+
+    def __init__(self, model: AutoEncoder, *, name: str = "custom", fingerprint: str = "", batch_size: int = 8192) -> None:
+        self.model = model.eval()
+        self.name = name
+        self.fingerprint = fingerprint
+        self.batch_size = batch_size
+
+    @classmethod
+    def load(cls, model: str | Path | None = None, *, device: str | torch.device = "cpu", batch_size: int = 8192) -> "Tokenizer":
+        """A shipped model by name (default ``"4x16"``) or a model directory."""
+        folder = checkpoint.resolve(model)
+        net = checkpoint.load_model(folder, device=device)
+        digest = hashlib.sha256((folder / checkpoint.WEIGHTS).read_bytes()).hexdigest()[:16]
+        name = folder.name if folder.parent == checkpoint.weights_root() else str(folder)
+        return cls(net, name=name, fingerprint=digest, batch_size=batch_size)
+
+    @property
+    def block_chars(self) -> int:
+        """Characters per latent vector."""
+        return self.model.cfg.block_chars
+
+    @property
+    def latent_dim(self) -> int:
+        return self.model.cfg.latent_dim
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    # -- bytes <-> latents ---------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def encode_bytes(self, rows: np.ndarray) -> torch.Tensor:
+        """``(N, block_bytes)`` uint8 rows -> ``(N, latent_dim)`` float32 latents (on CPU)."""
+        data = torch.from_numpy(np.ascontiguousarray(rows, dtype=np.uint8))
+        out = torch.empty(len(data), self.latent_dim)
+        for i in range(0, len(data), self.batch_size):
+            out[i : i + self.batch_size] = self.model.encode(data[i : i + self.batch_size].to(self.device)).float().cpu()
+        return out
+
+    @torch.inference_mode()
+    def decode_bytes(self, latents: torch.Tensor | np.ndarray) -> np.ndarray:
+        """``(N, latent_dim)`` latents -> ``(N, block_bytes)`` uint8 predicted bytes."""
+        z = self._check_latents(latents)
+        out = np.empty((len(z), self.model.cfg.block_bytes), dtype=np.uint8)
+        param = next(self.model.parameters())
+        for i in range(0, len(z), self.batch_size):
+            chunk = z[i : i + self.batch_size].to(device=param.device, dtype=param.dtype)
+            out[i : i + self.batch_size] = self.model.decode(chunk).argmax(-1).to(torch.uint8).cpu().numpy()
+        return out
+
+    # -- text <-> latents ----------------------------------------------------------------------
+
+    def encode(self, text: str) -> torch.Tensor:
+        """Text -> ``(ceil(len(text) / block_chars), latent_dim)`` float32 latents."""
+        if not isinstance(text, str):
+            raise InputError(f"encode takes a str, got {type(text).__name__}")
+        return self.encode_bytes(codec.encode(text, block_chars=self.block_chars))
+
+    def decode(self, latents: torch.Tensor | np.ndarray, *, length: int | None = None) -> str:
+        """Latents -> text. Pass the original ``length`` (characters) to keep trailing U+0000;
+        without it the padding, and any U+0000 the text ended with, is dropped."""
+        return codec.decode(self.decode_bytes(latents), length=length)
+
+    def encode_batch(self, texts: Sequence[str]) -> list[torch.Tensor]:
+        """Several texts in one pass through the model; one ``(N_i, latent_dim)`` tensor each."""
+        rows = [codec.encode(t, block_chars=self.block_chars) for t in texts]
+        latents = self.encode_bytes(np.concatenate(rows) if rows else np.zeros((0, self.model.cfg.block_bytes), np.uint8))
+        return list(latents.split([len(r) for r in rows]))
+
+    def decode_batch(self, latents: Sequence[torch.Tensor], *, lengths: Sequence[int | None] | None = None) -> list[str]:
+        """Several latent tensors in one pass; ``lengths`` as in :meth:`decode`."""
+        if lengths is None:
+            lengths = [None] * len(latents)
+        if len(lengths) != len(latents):
+            raise InputError(f"{len(latents)} latent tensors but {len(lengths)} lengths")
+        checked = [self._check_latents(z) for z in latents]
+        data = self.decode_bytes(torch.cat(checked) if checked else torch.zeros(0, self.latent_dim))
+        parts = np.split(data, np.cumsum([len(z) for z in checked])[:-1])
+        return [codec.decode(p, length=n) for p, n in zip(parts, lengths)]
+
+    def _check_latents(self, latents: torch.Tensor | np.ndarray) -> torch.Tensor:
+        z = torch.as_tensor(latents)
+        if z.ndim != 2 or z.shape[-1] != self.latent_dim:
+            raise InputError(
+                f"latents must have shape (N, {self.latent_dim}) for model {self.name!r}, got {tuple(z.shape)}"
+            )
+        if not z.is_floating_point():
+            raise InputError(f"latents must be floating point, got {z.dtype}")
+        if not torch.isfinite(z).all():
+            bad = int((~torch.isfinite(z)).any(-1).nonzero()[0, 0])
+            raise InputError(f"latents hold NaN or infinite values (first in row {bad})")
+        return z

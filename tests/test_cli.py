@@ -1,0 +1,95 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from safetensors.torch import load_file, save_file
+import torch
+
+from tokun.cli import main
+
+from .conftest import FIXTURE, ROOT, corpus_files
+
+
+def run_cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    env = os.environ | {"PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run([sys.executable, "-m", "tokun", *args], input=stdin, capture_output=True, env=env, timeout=300)
+
+
+@pytest.mark.parametrize("path", corpus_files(limit=None)[::9] + [FIXTURE], ids=lambda p: p.name)
+def test_encode_decode_exact(tmp_path, path) -> None:
+    out = tmp_path / "z.safetensors"
+    assert main(["encode", str(path), "-o", str(out), "-q"]) == 0
+    z = load_file(str(out))["latents"]
+    text = path.read_text(encoding="utf-8")
+    assert z.shape == (-(-len(text) // 16), 256) and z.dtype == torch.float32
+    assert main(["decode", str(out), "-o", str(tmp_path / "back.txt")]) == 0
+    back = (tmp_path / "back.txt").read_text(encoding="utf-8")
+    assert len(back) == len(text)
+    wrong = sum(a != b for a, b in zip(back, text))
+    assert wrong <= 0.001 * len(text)
+
+
+def test_stdin_stdout() -> None:
+    text = "stdin → stdout ✓ ünïcödé\x00"
+    enc = run_cli("encode", "-", "-o", "-", stdin=text.encode())
+    assert enc.returncode == 0, enc.stderr
+    tmp = ROOT / ".pytest-stdin.safetensors"
+    try:
+        tmp.write_bytes(enc.stdout)
+        dec = run_cli("decode", str(tmp))
+    finally:
+        tmp.unlink()
+    assert dec.returncode == 0
+    assert dec.stdout.decode() == text
+
+
+def test_roundtrip_and_info_json(capsys) -> None:
+    assert main(["roundtrip", str(FIXTURE), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    m = report["files"][str(FIXTURE)]
+    assert m["chars"] == len(FIXTURE.read_text(encoding="utf-8"))
+    assert m["char_accuracy"] == 1.0 and m["block_accuracy"] == 1.0
+    assert main(["info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["config"]["token_dim"] == [4, 16]
+    assert info["compression"]["chars_per_latent"] == 16
+    assert info["parameters"]["total"] == info["parameters"]["encoder"] + info["parameters"]["decoder"]
+
+
+def test_eval_json_shape(capsys) -> None:
+    assert main(["eval", str(FIXTURE), "--random", "plane0", "--samples", "2000", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"model", "files", "random"}
+    for metrics in list(result["files"].values()) + list(result["random"].values()):
+        assert {"chars", "byte_accuracy", "char_accuracy", "block_accuracy"} <= set(metrics)
+    assert result["random"]["plane0"]["chars"] == 2000
+
+
+def assert_clean_error(proc: subprocess.CompletedProcess, fragment: str) -> None:
+    err = proc.stderr.decode()
+    assert proc.returncode != 0
+    assert "Traceback" not in err
+    assert err.startswith("tokun: error: ") and fragment in err, err
+
+
+def test_bad_inputs_give_one_clear_line(tmp_path) -> None:
+    assert_clean_error(run_cli("encode", str(tmp_path / "missing.txt"), "-o", str(tmp_path / "o")), "no such file")
+    assert_clean_error(run_cli("encode", "-", "-o", str(tmp_path / "o"), stdin=b"ab\xffcd"), "byte 2")
+    surrogate = "ok\udcff".encode("utf-8", "surrogatepass")  # CESU-style bytes: invalid UTF-8
+    assert_clean_error(run_cli("encode", "-", "-o", str(tmp_path / "o"), stdin=surrogate), "not valid UTF-8")
+    assert_clean_error(run_cli("encode", str(FIXTURE), "-o", str(tmp_path / "o"), "--model", "nope"), "shipped model")
+    save_file({"latents": torch.zeros(2, 100)}, str(tmp_path / "bad.safetensors"))
+    assert_clean_error(run_cli("decode", str(tmp_path / "bad.safetensors")), "shape (N, 256)")
+    save_file({"other": torch.zeros(2, 256)}, str(tmp_path / "named.safetensors"))
+    assert_clean_error(run_cli("decode", str(tmp_path / "named.safetensors")), "no tensor named 'latents'")
+    (tmp_path / "text.safetensors").write_text("not a tensor file")
+    assert_clean_error(run_cli("decode", str(tmp_path / "text.safetensors")), "not a safetensors file")
+    assert not (tmp_path / "o").exists()
+
+
+def test_unwritable_output_leaves_nothing(tmp_path) -> None:
+    proc = run_cli("encode", str(FIXTURE), "-o", str(tmp_path / "no" / "dir" / "z.safetensors"))
+    assert_clean_error(proc, "does not exist")
+    assert list(tmp_path.iterdir()) == []

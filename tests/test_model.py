@@ -1,0 +1,75 @@
+import pytest
+import torch
+
+from tokun.config import PRESETS, ModelConfig
+from tokun.model import AutoEncoder, Decoder, Encoder, byte_metrics, count_parameters
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_preset_shapes(name: str) -> None:
+    cfg = PRESETS[name]
+    model = AutoEncoder(cfg)
+    data = torch.randint(0, 256, (2, 3, cfg.block_bytes), dtype=torch.uint8)
+    latents = model.encode(data)
+    assert latents.shape == (2, 3, cfg.latent_dim)
+    assert model.decode(latents).shape == (2, 3, cfg.block_bytes, 256)
+
+
+@pytest.mark.parametrize("token_dim", [(4,), (4, 4), (16, 4), (4, 4, 4), (4, 2, 2, 2)])
+@pytest.mark.parametrize("attention", [False, True])
+@pytest.mark.parametrize("layer_norm", [False, True])
+def test_any_hierarchy(token_dim: tuple[int, ...], attention: bool, layer_norm: bool) -> None:
+    cfg = ModelConfig(token_dim=token_dim, embed_dim=8, hidden_dim=12, latent_dim=20, attention=attention, heads=2, layer_norm=layer_norm)
+    model = AutoEncoder(cfg)
+    x = torch.randint(0, 256, (5, cfg.block_bytes))
+    assert model.encode(x).shape == (5, 20)
+    assert model(x).shape == (5, cfg.block_bytes, 256)
+
+
+def test_encoder_and_decoder_stand_alone(tiny_cfg: ModelConfig) -> None:
+    enc, dec = Encoder(tiny_cfg), Decoder(tiny_cfg)
+    z = enc(torch.randint(0, 256, (7, tiny_cfg.block_bytes)))
+    assert z.shape == (7, tiny_cfg.latent_dim)
+    # latents from anywhere, e.g. a language model's output with (batch, positions, L)
+    assert dec(torch.randn(2, 9, tiny_cfg.latent_dim)).shape == (2, 9, tiny_cfg.block_bytes, 256)
+
+
+def test_blocks_are_independent(tiny_cfg: ModelConfig) -> None:
+    """Each latent depends only on its own block of bytes (no leak across blocks)."""
+    model = AutoEncoder(tiny_cfg).eval()
+    x = torch.randint(0, 256, (4, tiny_cfg.block_bytes))
+    y = x.clone()
+    y[2] = torch.randint(0, 256, (tiny_cfg.block_bytes,))
+    zx, zy = model.encode(x), model.encode(y)
+    assert torch.equal(zx[[0, 1, 3]], zy[[0, 1, 3]])
+    assert not torch.equal(zx[2], zy[2])
+
+
+@pytest.mark.parametrize("activation", ["relu", "silu", "gelu", "tanh"])
+def test_activation_and_latent_activation(activation: str) -> None:
+    cfg = ModelConfig(token_dim=(4,), embed_dim=4, latent_dim=8, activation=activation, latent_activation=True)
+    z = AutoEncoder(cfg).encode(torch.randint(0, 256, (64, 4)))
+    if activation == "relu":
+        assert (z >= 0).all()
+    if activation == "tanh":
+        assert (z.abs() <= 1).all()
+    linear = AutoEncoder(ModelConfig(token_dim=(4,), embed_dim=4, latent_dim=8, activation="relu")).encode(
+        torch.randint(0, 256, (64, 4))
+    )
+    assert (linear < 0).any()  # the default latent is linear
+
+
+def test_parameter_count_of_4x16() -> None:
+    model = AutoEncoder(PRESETS["4x16"])
+    # encoder: embedding 256*256, LN 2*256, pos 4*256, Linear 1024*256+256, LN 2*256, pos 16*256, Linear 4096*256+256
+    expected_encoder = 256 * 256 + 512 + 1024 + 1024 * 256 + 256 + 512 + 4096 + 4096 * 256 + 256
+    assert count_parameters(model.encoder) == expected_encoder
+
+
+def test_byte_metrics() -> None:
+    target = torch.zeros(2, 8, dtype=torch.long)
+    logits = torch.zeros(2, 8, 256)
+    logits[..., 0] = 1.0
+    logits[1, 7, 0], logits[1, 7, 5] = 0.0, 1.0  # one wrong byte in the second block
+    m = byte_metrics(logits, target)
+    assert m == {"byte_accuracy": 15 / 16, "char_accuracy": 3 / 4, "block_accuracy": 1 / 2}

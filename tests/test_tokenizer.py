@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tokun
+from tokun import Tokenizer
+from tokun.checkpoint import save_model
+from tokun.errors import InputError
+from tokun.model import AutoEncoder
+
+from .conftest import FIXTURE
+
+
+@pytest.fixture(scope="module")
+def tok() -> Tokenizer:
+    return Tokenizer.load()
+
+
+def test_default_is_the_shipped_4x16(tok: Tokenizer) -> None:
+    assert tok.name == "4x16"
+    assert (tok.block_chars, tok.latent_dim) == (16, 256)
+    assert "4x16" in tokun.shipped_models()
+
+
+def test_fixture_roundtrips_exactly(tok: Tokenizer) -> None:
+    text = FIXTURE.read_text(encoding="utf-8")
+    latents = tok.encode(text)
+    assert latents.shape == (-(-len(text) // 16), 256)
+    assert latents.dtype == torch.float32
+    assert tok.decode(latents, length=len(text)) == text
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x2FFF, exclude_categories=["Cs"]), max_size=80))
+def test_bmp_text_roundtrips(tok: Tokenizer, text: str) -> None:
+    assert tok.decode(tok.encode(text), length=len(text)) == text
+
+
+def test_batch_matches_single(tok: Tokenizer) -> None:
+    texts = ["", "a", "héllo wörld", "日本語のテキスト" * 5, "\x00end\x00"]
+    batch = tok.encode_batch(texts)
+    for text, z in zip(texts, batch):
+        assert torch.allclose(z, tok.encode(text), atol=1e-5)
+    assert tok.decode_batch(batch, lengths=[len(t) for t in texts]) == texts
+
+
+def test_trailing_nul_needs_length(tok: Tokenizer) -> None:
+    z = tok.encode("abc\x00")
+    assert tok.decode(z, length=4) == "abc\x00"
+    assert tok.decode(z) == "abc"
+
+
+def test_latents_from_elsewhere_are_checked(tok: Tokenizer) -> None:
+    with pytest.raises(InputError, match=r"shape \(N, 256\)"):
+        tok.decode(torch.zeros(3, 128))
+    with pytest.raises(InputError, match=r"shape \(N, 256\)"):
+        tok.decode(torch.zeros(2, 3, 256))
+    bad = torch.zeros(3, 256)
+    bad[1, 7] = float("nan")
+    with pytest.raises(InputError, match="NaN or infinite values \\(first in row 1\\)"):
+        tok.decode(bad)
+    assert isinstance(tok.decode(np.zeros((2, 256), dtype=np.float32)), str)
+
+
+def test_lone_surrogate(tok: Tokenizer) -> None:
+    with pytest.raises(InputError, match="character 2"):
+        tok.encode("ok\udc00")
+
+
+def test_custom_model_directory(tmp_path, tiny_cfg) -> None:
+    save_model(AutoEncoder(tiny_cfg), tmp_path / "mine")
+    custom = Tokenizer.load(tmp_path / "mine")
+    assert custom.block_chars == 4
+    assert custom.encode("abcdefghi").shape == (3, tiny_cfg.latent_dim)
+
+
+def test_import_does_not_pull_optional_libraries() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, tokun; print(any(m.split('.')[0] in {'transformers', 'matplotlib', 'tiktoken'} for m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
