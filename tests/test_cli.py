@@ -4,8 +4,8 @@ import subprocess
 import sys
 
 import pytest
-from safetensors.torch import load_file, save_file
 import torch
+from safetensors.torch import load_file, save_file
 
 from tokun.cli import main
 
@@ -14,7 +14,9 @@ from .conftest import FIXTURE, ROOT, corpus_files
 
 def run_cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     env = os.environ | {"PYTHONPATH": str(ROOT / "src")}
-    return subprocess.run([sys.executable, "-m", "tokun", *args], input=stdin, capture_output=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "tokun", *args], input=stdin, capture_output=True, env=env, timeout=300
+    )
 
 
 @pytest.mark.parametrize("path", corpus_files(limit=None)[::9] + [FIXTURE], ids=lambda p: p.name)

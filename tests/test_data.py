@@ -10,7 +10,13 @@ from .conftest import FIXTURE
 
 @pytest.mark.parametrize(
     "spec, lo, hi",
-    [("planes0-3", 0, 0x40000), ("plane0", 0, 0x10000), ("plane16", 0x100000, 0x110000), ("all", 0, 0x110000), ("0x41-0x5b", 0x41, 0x5B)],
+    [
+        ("planes0-3", 0, 0x40000),
+        ("plane0", 0, 0x10000),
+        ("plane16", 0x100000, 0x110000),
+        ("all", 0, 0x110000),
+        ("0x41-0x5b", 0x41, 0x5B),
+    ],
 )
 def test_ranges_stay_inside_and_skip_surrogates(spec: str, lo: int, hi: int) -> None:
     cps = random_codepoints(spec, 50_000, seed=1)

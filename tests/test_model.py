@@ -19,7 +19,15 @@ def test_preset_shapes(name: str) -> None:
 @pytest.mark.parametrize("attention", [False, True])
 @pytest.mark.parametrize("layer_norm", [False, True])
 def test_any_hierarchy(token_dim: tuple[int, ...], attention: bool, layer_norm: bool) -> None:
-    cfg = ModelConfig(token_dim=token_dim, embed_dim=8, hidden_dim=12, latent_dim=20, attention=attention, heads=2, layer_norm=layer_norm)
+    cfg = ModelConfig(
+        token_dim=token_dim,
+        embed_dim=8,
+        hidden_dim=12,
+        latent_dim=20,
+        attention=attention,
+        heads=2,
+        layer_norm=layer_norm,
+    )
     model = AutoEncoder(cfg)
     x = torch.randint(0, 256, (5, cfg.block_bytes))
     assert model.encode(x).shape == (5, 20)

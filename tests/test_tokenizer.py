@@ -33,7 +33,9 @@ def test_fixture_roundtrips_exactly(tok: Tokenizer) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x2FFF, exclude_categories=["Cs"]), max_size=80))
+@given(
+    st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x2FFF, exclude_categories=["Cs"]), max_size=80)
+)
 def test_bmp_text_roundtrips(tok: Tokenizer, text: str) -> None:
     assert tok.decode(tok.encode(text), length=len(text)) == text
 
@@ -81,4 +83,7 @@ def test_import_does_not_pull_optional_libraries() -> None:
     import sys
 
     code = "import sys, tokun; print(any(m.split('.')[0] in {'transformers', 'matplotlib', 'tiktoken'} for m in sys.modules))"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        == "False"
+    )

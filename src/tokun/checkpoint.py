@@ -60,7 +60,7 @@ def resolve(model: str | Path | None) -> Path:
     )
 
 
-def atomic_dir(target: Path) -> "_AtomicDir":
+def atomic_dir(target: Path) -> _AtomicDir:
     """Context manager yielding a temporary directory that replaces ``target`` on success."""
     return _AtomicDir(Path(target))
 
@@ -193,9 +193,7 @@ def save_checkpoint(
     return path
 
 
-def load_checkpoint(
-    path: Path, model: AutoEncoder, optimizer: torch.optim.Optimizer | None = None
-) -> dict[str, Any]:
+def load_checkpoint(path: Path, model: AutoEncoder, optimizer: torch.optim.Optimizer | None = None) -> dict[str, Any]:
     """Load a checkpoint written by :func:`save_checkpoint`; CheckpointError if it is incomplete or corrupted."""
     try:
         record = json.loads((path / TRAIN_JSON).read_text(encoding="utf-8"))
@@ -207,7 +205,9 @@ def load_checkpoint(
     try:
         cfg = read_config(path)
         if cfg != model.cfg:
-            raise CheckpointError(f"{path}: the checkpoint's model config differs from the run's ({cfg} vs {model.cfg})")
+            raise CheckpointError(
+                f"{path}: the checkpoint's model config differs from the run's ({cfg} vs {model.cfg})"
+            )
         load_weights_into(model, read_weights(path / WEIGHTS), source=path)
     except ModelError as err:
         raise CheckpointError(str(err)) from None

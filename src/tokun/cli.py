@@ -8,12 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
 
 from . import __version__
 from .errors import InputError, TokunError
-
-LATENTS = "latents"
 
 
 def _tokenizer(args: argparse.Namespace):
@@ -23,73 +21,22 @@ def _tokenizer(args: argparse.Namespace):
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    from safetensors.torch import save
+    from .stream import encode_file
 
-    from .files import read_input, write_output
-
-    text = read_input(args.input, errors=args.errors)
     tok = _tokenizer(args)
-    latents = tok.encode(text)  # (N, L)
-    metadata = {
-        "chars": str(len(text)),
-        "model": tok.name,
-        "model_sha256": tok.fingerprint,
-        "block_chars": str(tok.block_chars),
-        "tokun_version": __version__,
-    }
-    write_output(args.output, save({LATENTS: latents.contiguous()}, metadata=metadata))
+    progress = not args.quiet and sys.stderr.isatty()
+    chars, rows = encode_file(tok, args.input, args.output, errors=args.errors, progress=progress)
     if args.output != "-" and not args.quiet:
-        print(f"{args.input}: {len(text)} characters -> {tuple(latents.shape)} latents in {args.output}", file=sys.stderr)
+        print(
+            f"{args.input}: {chars} characters -> ({rows}, {tok.latent_dim}) latents in {args.output}", file=sys.stderr
+        )
     return 0
 
 
-def read_latents(path: str) -> tuple[Any, dict[str, str]]:
-    """The ``latents`` tensor and metadata of a safetensors file, with clear errors."""
-    from safetensors import SafetensorError, safe_open
-
-    if path == "-":
-        raise InputError("decode reads a safetensors file, not stdin: give its path")
-    try:
-        with safe_open(path, framework="pt") as fh:
-            names = list(fh.keys())
-            if LATENTS not in names:
-                raise InputError(f"{path} holds no tensor named '{LATENTS}' (found: {', '.join(names) or 'none'})")
-            return fh.get_tensor(LATENTS), dict(fh.metadata() or {})
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path} is a directory, not a safetensors file") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
-    except (SafetensorError, OSError, ValueError) as err:
-        raise InputError(f"{path} is not a safetensors file written by `tokun encode` ({err})") from None
-
-
 def cmd_decode(args: argparse.Namespace) -> int:
-    from .files import write_output
+    from .stream import decode_file
 
-    latents, meta = read_latents(args.input)
-    tok = _tokenizer(args)
-    made_by = meta.get("model_sha256")
-    if made_by and tok.fingerprint and made_by != tok.fingerprint:
-        raise InputError(
-            f"{args.input} was encoded by model {meta.get('model', '?')!r}, not by {tok.name!r}: "
-            f"decode it with --model {meta.get('model', '?')}"
-        )
-    length = None
-    if "chars" in meta:
-        try:
-            length = int(meta["chars"])
-        except ValueError:
-            raise InputError(f"{args.input}: metadata 'chars' is not an integer ({meta['chars']!r})") from None
-        rows = latents.shape[0] if latents.ndim else 0
-        if not (rows - 1) * tok.block_chars < length <= rows * tok.block_chars and not (length == 0 and rows == 0):
-            raise InputError(
-                f"{args.input}: metadata says {length} characters but the tensor holds {rows} latents "
-                f"({tok.block_chars} characters each)"
-            )
-    text = tok.decode(latents, length=length)
-    write_output(args.output, text.encode("utf-8"))
+    decode_file(_tokenizer(args), args.input, args.output, progress=sys.stderr.isatty() and args.output != "-")
     return 0
 
 
@@ -165,11 +112,44 @@ def cmd_info(args: argparse.Namespace) -> int:
     else:
         p, c = info["parameters"], info["compression"]
         print(f"model        {tok.name} (sha256 {tok.fingerprint})")
-        print(f"token_dim    {list(cfg.token_dim)}  embed {cfg.embed_dim}  latent {cfg.latent_dim}  "
-              f"attention {cfg.attention}  layer_norm {cfg.layer_norm}  activation {cfg.activation}")
+        print(
+            f"token_dim    {list(cfg.token_dim)}  embed {cfg.embed_dim}  latent {cfg.latent_dim}  "
+            f"attention {cfg.attention}  layer_norm {cfg.layer_norm}  activation {cfg.activation}"
+        )
         print(f"parameters   encoder {p['encoder']:,}  decoder {p['decoder']:,}  total {p['total']:,}")
-        print(f"compression  {c['chars_per_latent']} characters ({c['bytes_per_latent_utf32']} UTF-32 bytes) "
-              f"-> one {c['latent_dim']}-d vector; {c['sequence_length_per_1000_chars']} positions per 1,000 characters")
+        print(
+            f"compression  {c['chars_per_latent']} characters ({c['bytes_per_latent_utf32']} UTF-32 bytes) "
+            f"-> one {c['latent_dim']}-d vector; {c['sequence_length_per_1000_chars']} positions per 1,000 characters"
+        )
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import bench
+    from .files import read_text, text_files
+
+    files = text_files(args.paths) if args.paths else []
+    if not files:
+        raise InputError("bench needs text files or folders, e.g. tokun bench ../shared/corpora")
+    text = "\n".join(read_text(p) for p in files)
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise InputError("--device cuda: no CUDA device is available")
+    result = bench(_tokenizer(args), text, repeats=args.repeats, threads=args.threads)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    t, k, r = result["tokun"], result["tiktoken"], result["ratio"]
+    print(
+        f"{result['chars']:,} characters, {result['threads']} threads, {result['device']}, exact roundtrip: {result['exact']}"
+    )
+    print(f"{'':10} {'encode chars/s':>16} {'decode chars/s':>16}")
+    print(f"{'tokun':10} {t['encode_chars_per_s']:>16,.0f} {t['decode_chars_per_s']:>16,.0f}")
+    print(f"{'tiktoken':10} {k['encode_chars_per_s']:>16,.0f} {k['decode_chars_per_s']:>16,.0f}")
+    print(f"{'ratio':10} {r['encode']:>16.4f} {r['decode']:>16.4f}")
+    print(f"peak RSS {t['peak_rss_mb']:.0f} MB")
     return 0
 
 
@@ -184,7 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tokun {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, func: Callable[[argparse.Namespace], int], help: str, model: bool = True) -> argparse.ArgumentParser:
+    def command(
+        name: str, func: Callable[[argparse.Namespace], int], help: str, model: bool = True
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         p.set_defaults(func=func)
         if model:
@@ -194,8 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("encode", cmd_encode, "encode UTF-8 text into latents (safetensors)")
     p.add_argument("input", nargs="?", default="-", help="UTF-8 text file, or - for stdin (default)")
     p.add_argument("-o", "--output", required=True, help="output .safetensors file (- for stdout)")
-    p.add_argument("--errors", choices=["strict", "replace"], default="strict",
-                   help="invalid UTF-8: fail naming the byte offset (strict), or substitute U+FFFD (replace)")
+    p.add_argument(
+        "--errors",
+        choices=["strict", "replace"],
+        default="strict",
+        help="invalid UTF-8: fail naming the byte offset (strict), or substitute U+FFFD (replace)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
 
     p = command("decode", cmd_decode, "decode latents (safetensors from `tokun encode`) into UTF-8 text")
@@ -208,14 +194,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("eval", cmd_eval, "accuracy on text files (worst of all cut offsets) and random codepoints")
     p.add_argument("paths", nargs="*", help="UTF-8 text files or folders of *.txt")
-    p.add_argument("--random", nargs="*", default=[], metavar="SPEC",
-                   help="planes0-3, plane0..plane16, assigned, all, or START-STOP")
+    p.add_argument(
+        "--random",
+        nargs="*",
+        default=[],
+        metavar="SPEC",
+        help="planes0-3, plane0..plane16, assigned, all, or START-STOP",
+    )
     p.add_argument("--samples", type=int, default=1_000_000, help="characters per random spec (default 1,000,000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random codepoints")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = command("info", cmd_info, "configuration, parameter counts and compression of a model")
     p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = command("bench", cmd_bench, "throughput of tokun encode/decode against tiktoken cl100k_base, side by side")
+    p.add_argument("paths", nargs="*", help="UTF-8 text files or folders of *.txt")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--repeats", type=int, default=5, help="interleaved repetitions; the median is reported")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
 
     from .train import add_arguments
 

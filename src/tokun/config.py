@@ -100,7 +100,7 @@ class ModelConfig:
         return _to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         return _from_dict(cls, data)
 
 
@@ -112,6 +112,8 @@ class TrainConfig:
     texts: UTF-8 files mixed into the data, sampled at random offsets.
     text_ratio: share of blocks drawn from ``texts`` (when any).
     pad_ratio: share of blocks whose tail is cut and padded with U+0000, as the end of every text is.
+    latent_noise: k of the isotropic Gaussian noise (k times the latents' spread) added to the latents
+        during training, so that the decoder forgives imprecise latents (0: none).
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -119,6 +121,7 @@ class TrainConfig:
     texts: tuple[str, ...] = ()
     text_ratio: float = 0.5
     pad_ratio: float = 0.1
+    latent_noise: float = 0.0
     steps: int = 3000
     batch_size: int = 128
     lr: float = 2e-3
@@ -143,6 +146,8 @@ class TrainConfig:
         for name in ("text_ratio", "pad_ratio", "min_lr_ratio"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.latent_noise < 0:
+            raise ConfigError(f"latent_noise must be non-negative, got {self.latent_noise}")
         if self.lr <= 0 or self.warmup_steps < 0 or self.grad_clip <= 0 or self.weight_decay < 0:
             raise ConfigError("lr and grad_clip must be positive, warmup_steps and weight_decay non-negative")
         if not self.random and not self.texts:
@@ -152,7 +157,7 @@ class TrainConfig:
         return _to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         return _from_dict(cls, data)
 
 

@@ -13,8 +13,9 @@ offset is reported, since a tokenizer must not depend on where the text was cut.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +55,10 @@ def text_metrics(tok: Tokenizer, text: str, *, offsets: Iterable[int] | None = N
     worst: dict[str, Any] | None = None
     for offset in range(tok.block_chars) if offsets is None else offsets:
         m = codepoint_metrics(tok, cps, offset=offset)
-        if worst is None or (m["char_accuracy"], m["block_accuracy"]) < (worst["char_accuracy"], worst["block_accuracy"]):
+        if worst is None or (m["char_accuracy"], m["block_accuracy"]) < (
+            worst["char_accuracy"],
+            worst["block_accuracy"],
+        ):
             worst = {**m, "worst_offset": offset}
     assert worst is not None
     return worst

@@ -1,33 +1,45 @@
-"""Reading text files and writing outputs atomically (temporary file + rename: never half a file)."""
+"""Opening inputs with clear errors, and writing outputs atomically (temporary file + rename)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from . import codec
 from .errors import InputError
 
 
-def read_text(path: str | Path, *, errors: str = "strict") -> str:
-    """A UTF-8 file's text, with clear errors for missing, unreadable or non-UTF-8 files."""
+@contextlib.contextmanager
+def open_binary(path: str | Path) -> Iterator[BinaryIO]:
+    """A file opened for reading in binary, with one-line errors for the usual mistakes."""
     p = Path(path)
     if p.is_dir():
         raise InputError(f"{p} is a directory, not a text file")
     try:
-        data = p.read_bytes()
+        fh = open(p, "rb")
     except FileNotFoundError:
         raise InputError(f"{p}: no such file") from None
     except PermissionError:
         raise InputError(f"{p}: permission denied") from None
     except OSError as err:
         raise InputError(f"{p}: cannot read ({err.strerror})") from None
+    with fh:
+        yield fh
+
+
+def read_text(path: str | Path, *, errors: str = "strict") -> str:
+    """A UTF-8 file's whole text (a UTF-8 BOM is kept as U+FEFF, so the bytes round-trip)."""
+    with open_binary(path) as fh:
+        data = fh.read()
     try:
         return codec.decode_utf8(data, errors=errors)
     except InputError as err:
-        raise InputError(f"{p}: {err}") from None
+        raise InputError(f"{path}: {err}") from None
 
 
 def text_files(paths: list[str | Path]) -> list[Path]:
@@ -44,24 +56,19 @@ def text_files(paths: list[str | Path]) -> list[Path]:
     return out
 
 
-def read_input(path: str, *, errors: str = "strict") -> str:
-    """A UTF-8 file's text, or stdin's for ``-``."""
-    if path == "-":
-        try:
-            return codec.decode_utf8(sys.stdin.buffer.read(), errors=errors)
-        except InputError as err:
-            raise InputError(f"stdin: {err}") from None
-    return read_text(path, errors=errors)
-
-
-def atomic_write(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename.
+@contextlib.contextmanager
+def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
+    """A binary file object writing to ``path`` through a temporary file renamed at the end (``-``: stdout).
 
     On any failure (unwritable folder, full disk, interruption) the previous content of ``path``,
     or nothing, is left, and the temporary file is removed.
     """
+    if str(path) == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
     target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
+    folder = target.parent
     if not folder.is_dir():
         raise InputError(f"cannot write {target}: folder {folder} does not exist")
     if target.is_dir():
@@ -72,24 +79,13 @@ def atomic_write(path: str | Path, data: bytes) -> None:
         raise InputError(f"cannot write {target}: {err.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException as err:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         if isinstance(err, OSError):
             raise InputError(f"cannot write {target}: {err.strerror}; nothing was written") from None
         raise
-
-
-def write_output(path: str, data: bytes) -> None:
-    """Write to a file atomically, or to stdout for ``-``."""
-    if path == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
-        atomic_write(path, data)

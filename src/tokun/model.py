@@ -138,14 +138,30 @@ class AutoEncoder(nn.Module):
         self.encoder = Encoder(cfg)
         self.decoder = Decoder(cfg)
 
-    def forward(self, data: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.encoder(data))  # (..., T, 256)
+    def forward(self, data: torch.Tensor, *, noise: float = 0.0) -> torch.Tensor:
+        """Byte logits of ``data``; ``noise`` > 0 adds isotropic Gaussian noise of ``noise * sigma`` to the
+        latents first (sigma: the batch's latent spread, sqrt of the mean per-dimension variance)."""
+        latents = self.encoder(data)  # (..., L)
+        if noise > 0:
+            latents = add_noise(latents, noise)
+        return self.decoder(latents)  # (..., T, 256)
 
     def encode(self, data: torch.Tensor) -> torch.Tensor:
         return self.encoder(data)
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         return self.decoder(latents)
+
+
+def latent_sigma(latents: torch.Tensor) -> torch.Tensor:
+    """sqrt(mean over dimensions of the per-dimension variance) of ``(..., L)`` latents: a scalar."""
+    flat = latents.reshape(-1, latents.shape[-1])
+    return flat.var(0, unbiased=False).mean().sqrt()
+
+
+def add_noise(latents: torch.Tensor, k: float) -> torch.Tensor:
+    """Latents plus N(0, (k * sigma)^2) on every dimension, sigma from :func:`latent_sigma` (not differentiated)."""
+    return latents + k * latent_sigma(latents.detach()) * torch.randn_like(latents)
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -12,14 +12,15 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 
 from . import checkpoint, codec
 from .errors import InputError
+from .fast import FoldedEncoder
 from .model import AutoEncoder
 
 
@@ -29,14 +30,26 @@ class Tokenizer:
     Work is done in chunks of ``batch_size`` blocks under ``torch.inference_mode``.
     """
 
-    def __init__(self, model: AutoEncoder, *, name: str = "custom", fingerprint: str = "", batch_size: int = 8192) -> None:
+    def __init__(
+        self, model: AutoEncoder, *, name: str = "custom", fingerprint: str = "", batch_size: int = 8192
+    ) -> None:
         self.model = model.eval()
         self.name = name
         self.fingerprint = fingerprint
         self.batch_size = batch_size
+        self._encoder: torch.nn.Module | None = None
+
+    @property
+    def encoder(self) -> torch.nn.Module:
+        """The encoder used for inference: first block folded into tables where possible (same outputs)."""
+        if self._encoder is None:
+            self._encoder = self.model.encoder if self.model.cfg.attention else FoldedEncoder(self.model.encoder)
+        return self._encoder
 
     @classmethod
-    def load(cls, model: str | Path | None = None, *, device: str | torch.device = "cpu", batch_size: int = 8192) -> "Tokenizer":
+    def load(
+        cls, model: str | Path | None = None, *, device: str | torch.device = "cpu", batch_size: int = 8192
+    ) -> Tokenizer:
         """A shipped model by name (default ``"4x16"``) or a model directory."""
         folder = checkpoint.resolve(model)
         net = checkpoint.load_model(folder, device=device)
@@ -65,7 +78,7 @@ class Tokenizer:
         data = torch.from_numpy(np.ascontiguousarray(rows, dtype=np.uint8))
         out = torch.empty(len(data), self.latent_dim)
         for i in range(0, len(data), self.batch_size):
-            out[i : i + self.batch_size] = self.model.encode(data[i : i + self.batch_size].to(self.device)).float().cpu()
+            out[i : i + self.batch_size] = self.encoder(data[i : i + self.batch_size].to(self.device)).float().cpu()
         return out
 
     @torch.inference_mode()
@@ -95,10 +108,14 @@ class Tokenizer:
     def encode_batch(self, texts: Sequence[str]) -> list[torch.Tensor]:
         """Several texts in one pass through the model; one ``(N_i, latent_dim)`` tensor each."""
         rows = [codec.encode(t, block_chars=self.block_chars) for t in texts]
-        latents = self.encode_bytes(np.concatenate(rows) if rows else np.zeros((0, self.model.cfg.block_bytes), np.uint8))
+        latents = self.encode_bytes(
+            np.concatenate(rows) if rows else np.zeros((0, self.model.cfg.block_bytes), np.uint8)
+        )
         return list(latents.split([len(r) for r in rows]))
 
-    def decode_batch(self, latents: Sequence[torch.Tensor], *, lengths: Sequence[int | None] | None = None) -> list[str]:
+    def decode_batch(
+        self, latents: Sequence[torch.Tensor], *, lengths: Sequence[int | None] | None = None
+    ) -> list[str]:
         """Several latent tensors in one pass; ``lengths`` as in :meth:`decode`."""
         if lengths is None:
             lengths = [None] * len(latents)

@@ -32,10 +32,10 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import checkpoint
+from .codec import codepoints_to_bytes
 from .config import PRESETS, TrainConfig, preset
 from .data import BlockSampler, random_codepoints
 from .errors import CheckpointError, TokunError
-from .codec import codepoints_to_bytes
 from .model import AutoEncoder, byte_metrics
 
 
@@ -171,7 +171,7 @@ def train(
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, cfg)
             x = torch.from_numpy(sampler.bytes(step, cfg.batch_size)).to(dev, non_blocking=True)
-            logits = net(x)  # (B, T, 256)
+            logits = net(x, noise=cfg.latent_noise)  # (B, T, 256)
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x.reshape(-1).long())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -190,7 +190,13 @@ def train(
             if ranks.main and (done % cfg.eval_every == 0 or done == cfg.steps):
                 assert evaluator is not None and log is not None
                 result = evaluator(model, dev)
-                record = {"step": done, "loss": loss.item(), "lr": lr_at(step, cfg), "seconds": time.time() - t0, "eval": result}
+                record = {
+                    "step": done,
+                    "loss": loss.item(),
+                    "lr": lr_at(step, cfg),
+                    "seconds": time.time() - t0,
+                    "eval": result,
+                }
                 log.write(json.dumps(record) + "\n")
                 log.flush()
                 bar.write(_summary(done, result))
@@ -202,7 +208,10 @@ def train(
                     dist.barrier()
             if stopping:
                 if ranks.main:
-                    bar.write(f"stopped by signal {stop.signal} after step {done}; resume with --resume")
+                    bar.write(
+                        f"tokun: stopped by signal {stop.signal} after step {done}; resume with --resume",
+                        file=sys.stderr,
+                    )
                 raise SystemExit(128 + (stop.signal or 0))
         if end < cfg.steps:
             return {}
@@ -257,7 +266,9 @@ def _resume(ckpt_dir: Path, model: AutoEncoder, optimizer: torch.optim.Optimizer
             continue
         saved = TrainConfig.from_dict(record["train_config"])
         if dataclasses.replace(saved, steps=cfg.steps) != cfg:
-            raise CheckpointError(f"{path}: --resume needs the same training options as the run (only --steps may change)")
+            raise CheckpointError(
+                f"{path}: --resume needs the same training options as the run (only --steps may change)"
+            )
         if ranks.main:
             print(f"tokun: resuming from {path} (step {record['step']})", file=sys.stderr)
         return int(record["step"])
@@ -274,16 +285,33 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--embed-dim", type=int, help="byte embedding width")
     p.add_argument("--hidden-dim", type=int, help="width between tokenize blocks")
     p.add_argument("--latent-dim", type=int, help="latent width")
-    p.add_argument("--attention", action=argparse.BooleanOptionalAction, default=None, help="self-attention among slots")
+    p.add_argument(
+        "--attention", action=argparse.BooleanOptionalAction, default=None, help="self-attention among slots"
+    )
     p.add_argument("--layer-norm", action=argparse.BooleanOptionalAction, default=None, help="LayerNorm in blocks")
     p.add_argument("--activation", choices=["relu", "silu", "gelu", "tanh"])
-    p.add_argument("--latent-activation", action=argparse.BooleanOptionalAction, default=None,
-                   help="apply the activation to the latent too (default: linear latent)")
-    p.add_argument("--random", nargs="*", default=list(d.random), metavar="SPEC",
-                   help="random codepoint specs: planes0-3 (default), plane0..plane16, assigned, all, START-STOP")
+    p.add_argument(
+        "--latent-activation",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="apply the activation to the latent too (default: linear latent)",
+    )
+    p.add_argument(
+        "--random",
+        nargs="*",
+        default=list(d.random),
+        metavar="SPEC",
+        help="random codepoint specs: planes0-3 (default), plane0..plane16, assigned, all, START-STOP",
+    )
     p.add_argument("--text", nargs="*", default=[], metavar="PATH", help="UTF-8 files or folders of *.txt to mix in")
     p.add_argument("--text-ratio", type=float, default=d.text_ratio, help="share of blocks from --text")
     p.add_argument("--pad-ratio", type=float, default=d.pad_ratio, help="share of blocks padded with U+0000")
+    p.add_argument(
+        "--latent-noise",
+        type=float,
+        default=d.latent_noise,
+        help="train with Gaussian noise of this many sigmas on the latents (default 0)",
+    )
     p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="blocks per step per rank")
     p.add_argument("--lr", type=float, default=d.lr)
@@ -332,6 +360,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         texts=tuple(args.text),
         text_ratio=args.text_ratio,
         pad_ratio=args.pad_ratio,
+        latent_noise=args.latent_noise,
         steps=args.steps,
         batch_size=args.batch_size,
         lr=args.lr,
