@@ -4,6 +4,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 import torch
 from safetensors.torch import load_file, save_file
 
@@ -95,3 +97,36 @@ def test_unwritable_output_leaves_nothing(tmp_path) -> None:
     proc = run_cli("encode", str(FIXTURE), "-o", str(tmp_path / "no" / "dir" / "z.safetensors"))
     assert_clean_error(proc, "does not exist")
     assert list(tmp_path.iterdir()) == []
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=200))
+def test_fuzz_random_bytes(tmp_path, capsys, data: bytes) -> None:
+    """Any bytes: either valid UTF-8 that round-trips, or exit 2 with one clear line; never a crash."""
+    src, out, back = tmp_path / "in.bin", tmp_path / "z.safetensors", tmp_path / "back.txt"
+    src.write_bytes(data)
+    out.unlink(missing_ok=True)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    rc = main(["encode", str(src), "-o", str(out), "-q"])
+    err = capsys.readouterr().err
+    if text is None:
+        assert rc == 2 and err.startswith("tokun: error: ") and "not valid UTF-8 at byte" in err
+        assert not out.exists()
+        return
+    assert rc == 0
+    assert main(["decode", str(out), "-o", str(back)]) == 0
+    decoded = back.read_text(encoding="utf-8")
+    assert len(decoded) == len(text)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.characters(max_codepoint=0xFFFF, exclude_categories=["Cs"]), max_size=100))
+def test_fuzz_bmp_text_roundtrips_through_the_cli(tmp_path, text: str) -> None:
+    src, out, back = tmp_path / "in.txt", tmp_path / "z.safetensors", tmp_path / "back.txt"
+    src.write_bytes(text.encode("utf-8"))
+    assert main(["encode", str(src), "-o", str(out), "-q"]) == 0
+    assert main(["decode", str(out), "-o", str(back)]) == 0
+    assert back.read_bytes() == text.encode("utf-8")

@@ -212,3 +212,42 @@ def test_kill_9_then_resume_reaches_the_final_step(tmp_path: Path) -> None:
     assert "resuming from" in done.stderr
     assert checkpoint.list_checkpoints(tmp_path / "checkpoints")[-1].name == "step-00000400"
     assert checkpoint.load_model(tmp_path / "model").cfg == TINY
+
+
+def _rank_pids(marker: str) -> dict[int, int]:
+    """{rank: pid} of the worker processes whose command line holds ``marker`` (read from /proc)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit() or marker.encode() not in (entry / "cmdline").read_bytes():
+                continue
+            env = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        found.update({int(e[5:]): int(entry.name) for e in env if e.startswith(b"RANK=")})
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc to find the worker processes")
+def test_ddp_rank_death_ends_the_run(tmp_path: Path) -> None:
+    """kill -9 of one rank: torchrun stops the others and exits non-zero instead of hanging."""
+    import signal
+    import time
+
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "tokun.train",
+           *_train_cmd(tmp_path, 10**6)[3:]]
+    env = os.environ | {"PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        _wait_for_checkpoint(tmp_path, proc, timeout=180)
+        pids = {}
+        deadline = time.time() + 30
+        while 1 not in pids and time.time() < deadline:
+            pids = _rank_pids(str(tmp_path))
+        os.kill(pids[1], signal.SIGKILL)
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0
+    assert all(not Path(f"/proc/{pid}").exists() for pid in pids.values())
