@@ -84,7 +84,11 @@ def _latents_file(path, tensor, **meta) -> str:
         (torch.tensor([[float("inf")] * 16]), {}, "NaN or infinite values"),
         (torch.zeros(3, 16), {"chars": 40}, "metadata says 40 characters but the tensor holds 3 latents"),
         (torch.zeros(3, 16), {"chars": "many"}, "not an integer"),
-        (torch.zeros(3, 16), {"model": "4x16", "model_sha256": "0123456789abcdef"}, "encoded by model '4x16'.*--model 4x16"),
+        (
+            torch.zeros(3, 16),
+            {"model": "4x16", "model_sha256": "0123456789abcdef"},
+            "encoded by model '4x16'.*--model 4x16",
+        ),
         (torch.zeros(3, 16, dtype=torch.int32), {}, "floating point"),
     ],
 )

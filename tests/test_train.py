@@ -234,8 +234,16 @@ def test_ddp_rank_death_ends_the_run(tmp_path: Path) -> None:
     import signal
     import time
 
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "tokun.train",
-           *_train_cmd(tmp_path, 10**6)[3:]]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "tokun.train",
+        *_train_cmd(tmp_path, 10**6)[3:],
+    ]
     env = os.environ | {"PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     try:

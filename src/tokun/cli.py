@@ -153,6 +153,102 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_noise(args: argparse.Namespace) -> int:
+    from . import noise
+    from .codec import codepoints_to_bytes, from_codepoints
+
+    if not args.paths:
+        raise InputError("noise needs text files or folders, e.g. tokun noise ../shared/corpora")
+    tok = _tokenizer(args)
+    cps = noise.corpus_blocks(tok, args.paths, max_blocks=args.max_blocks, seed=args.seed)
+    latents = tok.encode_bytes(codepoints_to_bytes(cps))
+    result = noise.sweep(tok, latents, cps, draws=args.draws, seed=args.seed)
+    result["model"] = tok.name
+    result["blocks"] = len(cps)
+    result["distance"] = {"spearman_l2_vs_edit": noise.distance_correlation(latents, cps, seed=args.seed)}
+    probe = max(range(min(len(cps), 2000)), key=lambda i: len(set(cps[i].tolist())))  # a varied block
+    result["distance"]["neighbours"] = {
+        "block": from_codepoints(cps[probe]),
+        "nearest": noise.neighbours(latents, cps, probe),
+    }
+    if args.plot:
+        plot_noise(result, args.plot)
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        return 0
+    print(f"model {tok.name}, {len(cps)} blocks, sigma {result['sigma']:.4f}")
+    print(f"{'k':>5}  {'isotropic':>10}  {'structured':>10}")
+    for (k, iso), (_, st) in zip(result["isotropic"]["curve"], result["structured"]["curve"]):
+        print(f"{k:>5}  {iso:>10.5f}  {st:>10.5f}")
+    print(
+        f"k* (char accuracy >= 0.999): isotropic {result['isotropic']['k_star']}, structured {result['structured']['k_star']}"
+    )
+    print(f"int8 latents: char accuracy {result['int8']['char_accuracy']:.5f}")
+    d = result["distance"]
+    print(f"Spearman(latent L2, edit distance) = {d['spearman_l2_vs_edit']:.3f}")
+    print(f"nearest blocks to {d['neighbours']['block']!r}:")
+    for n in d["neighbours"]["nearest"]:
+        print(
+            f"  {n['distance']:8.3f}  common {n['common_chars']:.2f}  same position {n['same_position']:.2f}  {n['block']!r}"
+        )
+    return 0
+
+
+def plot_noise(result: dict, path: str) -> None:
+    try:
+        import matplotlib
+    except ImportError:
+        raise InputError("--plot needs matplotlib: pip install -e '.[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for kind in ("isotropic", "structured"):
+        ks, acc = zip(*result[kind]["curve"])
+        ax.plot(ks, acc, marker="o", label=f"{kind} (k* = {result[kind]['k_star']})")
+    ax.axhline(0.999, color="grey", linestyle=":", label="0.999")
+    ax.set_xlabel("noise k (multiples of sigma)")
+    ax.set_ylabel("character accuracy")
+    ax.set_title(f"tokun {result['model']}: latent noise tolerance")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    from .params import report
+
+    bpe = None
+    if args.text:
+        from .bench import _cl100k
+        from .files import read_text, text_files
+
+        text = "\n".join(read_text(p) for p in text_files(args.text))
+        bpe = len(text) / max(1, len(_cl100k().encode(text, disallowed_special=())))
+    result = report(args.llm, args.tokun, bpe_chars_per_token=bpe)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    o, t256, tw = result["original"], result["tokun_at_256"], result["tokun_at_model_width"]
+    print(f"{args.llm}: {result['config']}")
+    print(f"{'':26} {'original':>15} {'tokun @256':>15} {'tokun @dim':>15}")
+    rows = [
+        ("input layer", o["embedding"], t256["tokun_encoder"] + t256["projections"] // 2, tw["tokun_encoder"]),
+        ("blocks", o["blocks"], t256["blocks"], tw["blocks"]),
+        ("output layer", o["head"], t256["tokun_decoder"] + t256["projections"] // 2, tw["tokun_decoder"]),
+        ("total", o["total"], t256["total"], tw["total"]),
+    ]
+    for label, a, b, c in rows:
+        print(f"{label:26} {a:>15,} {b:>15,} {c:>15,}")
+    per = o.get("positions_per_1000_chars", "n/a (give --text to measure cl100k)")
+    print(
+        f"{'positions / 1000 chars':26} {per!s:>15} {t256['positions_per_1000_chars']:>15} {tw['positions_per_1000_chars']:>15}"
+    )
+    print(f"per block: {o['per_block']:,}")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .train import run
 
@@ -214,6 +310,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--repeats", type=int, default=5, help="interleaved repetitions; the median is reported")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = command("noise", cmd_noise, "noise tolerance of the latents, int8 latents, and latent distances")
+    p.add_argument("paths", nargs="*", help="UTF-8 text files or folders of *.txt")
+    p.add_argument("--max-blocks", type=int, default=4096, help="blocks sampled from the texts (default 4096)")
+    p.add_argument("--draws", type=int, default=3, help="noise draws per k")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plot", help="save a PNG of accuracy against k")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = command(
+        "params",
+        cmd_params,
+        "parameters of a llama-style model, with its vocabulary layers replaced by tokun",
+        model=False,
+    )
+    p.add_argument("--llm", required=True, help="llama3-8b, llama3-8b-simplified, llama3.2-1b, llama3.2-3b, tiny-256")
+    p.add_argument("--tokun", default="4x16", help="tokun preset replacing the vocabulary layers")
+    p.add_argument("--text", nargs="*", help="texts on which to measure cl100k positions per 1,000 characters")
+    p.add_argument("--json", action="store_true", help="print JSON")
 
     from .train import add_arguments
 
