@@ -8,6 +8,10 @@ Random specs (``parse_spec``):
                 use included), all 17 planes
     all         [0, 0x110000) without surrogates
     A-B         a hexadecimal range, end excluded, e.g. ``0-0x800`` or ``0x3040-0x3100``
+    local       text-like blocks: each block draws its characters from one window of 128 consecutive
+                assigned codepoints (one script, as natural text does) starting at a uniform point of
+                planes 0-1, a third of them replaced by spaces, digits and ASCII punctuation; it trains
+                what uniform sampling never shows: blocks of 16 near-identical codepoints
 
 Every batch is drawn from a generator seeded by ``(seed, rank, step)``, so a resumed run and a
 fresh run draw the same data, and DDP ranks draw different data.
@@ -59,6 +63,35 @@ class CodepointSpace:
         return cps.astype(np.uint32)
 
 
+COMMON = np.array([ord(c) for c in " \n0123456789.,;:!?-()'\"/"], dtype=np.uint32)
+
+
+@dataclass(frozen=True)
+class LocalSpace:
+    """Blocks whose characters come from one window of ``window`` consecutive assigned codepoints."""
+
+    name: str = "local"
+    window: int = 128
+    common_ratio: float = 1 / 3
+    span: int = 0x20000  # window starts are uniform over [0, span): planes 0-1, where scripts live
+
+    @property
+    def size(self) -> int:
+        return len(assigned_codepoints())
+
+    def sample(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        """``shape`` = (..., C): one window per row of C characters."""
+        table = assigned_codepoints()
+        rows = int(np.prod(shape[:-1]))
+        c = shape[-1]
+        points = rng.integers(0, self.span, size=(rows, 1))
+        starts = np.minimum(np.searchsorted(table, points), len(table) - self.window)
+        out = table[starts + rng.integers(0, self.window, size=(rows, c))]  # (R, C)
+        common = rng.random((rows, c)) < self.common_ratio
+        out[common] = COMMON[rng.integers(0, len(COMMON), size=int(common.sum()))]
+        return out.reshape(shape)
+
+
 @functools.lru_cache(maxsize=1)
 def assigned_codepoints() -> np.ndarray:
     """All codepoints with a Unicode category other than Cn (unassigned) and Cs (surrogate)."""
@@ -66,9 +99,11 @@ def assigned_codepoints() -> np.ndarray:
     return np.array(cps, dtype=np.uint32)
 
 
-def parse_spec(spec: str) -> CodepointSpace:
-    """A random-codepoint spec (``planes0-3``, ``plane5``, ``assigned``, ``all``, ``0-0x800``)."""
+def parse_spec(spec: str) -> CodepointSpace | LocalSpace:
+    """A random-codepoint spec (``planes0-3``, ``plane5``, ``assigned``, ``all``, ``local``, ``0-0x800``)."""
     name = spec.strip().lower()
+    if name == "local":
+        return LocalSpace()
     if name == "planes0-3":
         return CodepointSpace(name, 0, 0x40000)
     if name == "all":
@@ -88,7 +123,7 @@ def parse_spec(spec: str) -> CodepointSpace:
         if space.size == 0:
             raise ConfigError(f"range {spec!r} holds only surrogates")
         return space
-    raise ConfigError(f"unknown random spec {spec!r}; use planes0-3, plane0..plane16, assigned, all or START-STOP")
+    raise ConfigError(f"unknown random spec {spec!r}; use planes0-3, plane0..plane16, assigned, all, local or START-STOP")
 
 
 class TextSource:
@@ -168,6 +203,10 @@ class BlockSampler:
         return codec.codepoints_to_bytes(self.codepoints(step, batch))
 
 
-def random_codepoints(spec: str, count: int, *, seed: int = 0) -> np.ndarray:
-    """``count`` codepoints drawn uniformly from ``spec`` (for evaluation)."""
-    return parse_spec(spec).sample(np.random.default_rng(seed), (count,))
+def random_codepoints(spec: str, count: int, *, seed: int = 0, block_chars: int = 16) -> np.ndarray:
+    """``count`` codepoints drawn from ``spec`` (for evaluation); ``local`` windows change every block."""
+    space = parse_spec(spec)
+    rng = np.random.default_rng(seed)
+    if isinstance(space, LocalSpace):
+        return space.sample(rng, (-(-count // block_chars), block_chars)).reshape(-1)[:count]
+    return space.sample(rng, (count,))
