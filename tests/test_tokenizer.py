@@ -44,7 +44,7 @@ def test_batch_matches_single(tok: Tokenizer) -> None:
     texts = ["", "a", "héllo wörld", "日本語のテキスト" * 5, "\x00end\x00"]
     batch = tok.encode_batch(texts)
     for text, z in zip(texts, batch):
-        assert torch.allclose(z, tok.encode(text), atol=1e-5)
+        assert torch.allclose(z, tok.encode(text), rtol=1e-4, atol=1e-3)
     assert tok.decode_batch(batch, lengths=[len(t) for t in texts]) == texts
 
 

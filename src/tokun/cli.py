@@ -15,9 +15,15 @@ from .errors import InputError, TokunError
 
 
 def _tokenizer(args: argparse.Namespace):
+    import torch
+
     from .tokenizer import Tokenizer
 
-    return Tokenizer.load(args.model, device=getattr(args, "device", None) or "cpu")
+    device = getattr(args, "device", None) or "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"--device {device}: no CUDA device is available")
+    dtype = getattr(torch, getattr(args, "dtype", None) or "float32")
+    return Tokenizer.load(args.model, device=device, dtype=dtype)
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
@@ -70,7 +76,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     tok = _tokenizer(args)
     if not args.paths and not args.random:
         raise InputError("eval needs text files/folders or --random SPEC")
-    result = evaluate(tok, args.paths, args.random, samples=args.samples, seed=args.seed, progress=not args.json)
+    offsets = None if args.offsets is None else range(args.offsets)
+    result = evaluate(
+        tok,
+        args.paths,
+        args.random,
+        samples=args.samples,
+        seed=args.seed,
+        offsets=offsets,
+        progress=not args.json and sys.stderr.isatty(),
+    )
+    result["dtype"] = args.dtype
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -132,11 +148,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if not files:
         raise InputError("bench needs text files or folders, e.g. tokun bench ../shared/corpora")
     text = "\n".join(read_text(p) for p in files)
-    if args.device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise InputError("--device cuda: no CUDA device is available")
     result = bench(_tokenizer(args), text, repeats=args.repeats, threads=args.threads)
     if args.json:
         print(json.dumps(result, indent=2))
@@ -249,6 +260,51 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lm(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import lm_train
+
+    if args.lm_command == "generate":
+        print(lm_train.generate(args.prompt, folder=Path(args.out) / "tokun", blocks=args.blocks))
+        return 0
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    result = lm_train.compare(
+        args.corpora,
+        minutes=args.minutes,
+        out=Path(args.out),
+        batch=args.batch_size,
+        seed=args.seed,
+        tokun_model=args.model or "4x16",
+        progress=sys.stderr.isatty(),
+    )
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{args.minutes} min per model; train {result['train_chars']:,} chars, validation {result['val_chars']:,}")
+    print(
+        f"{'model':8} {'bits/byte':>9} {'pos/1000ch':>10} {'vocab params':>12} {'body params':>11} "
+        f"{'train ch/s':>10} {'train FLOPs':>11} {'langs won':>9}"
+    )
+    models = result["models"]
+    for kind, m in models.items():
+        wins = sum(
+            all(m["per_language"][lang] <= o["per_language"].get(lang, 1e9) for k, o in models.items() if k != kind)
+            for lang in m["per_language"]
+        )
+        print(
+            f"{kind:8} {m['bits_per_byte']:>9.4f} {m['positions_per_1000_chars']:>10.1f} "
+            f"{m['parameters']['vocabulary']:>12,} {m['parameters']['body']:>11,} {m['train_chars_per_s']:>10,.0f} "
+            f"{m['train_flops']:>11.3g} {wins:>6}/{len(m['per_language'])}"
+        )
+    if result.get("cl100k_positions_per_1000_chars"):
+        print(f"cl100k_base reference: {result['cl100k_positions_per_1000_chars']:.1f} positions per 1000 characters")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .train import run
 
@@ -299,6 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--samples", type=int, default=1_000_000, help="characters per random spec (default 1,000,000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random codepoints")
+    p.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], default="float32", help="inference precision")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--offsets", type=int, help="cut offsets to try (default: all, 0..block_chars-1)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = command("info", cmd_info, "configuration, parameter counts and compression of a model")
@@ -329,6 +388,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tokun", default="4x16", help="tokun preset replacing the vocabulary layers")
     p.add_argument("--text", nargs="*", help="texts on which to measure cl100k positions per 1,000 characters")
     p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = command("lm", cmd_lm, "a small llama over tokun latents, compared with bytes and BPE")
+    lm_sub = p.add_subparsers(dest="lm_command", required=True, metavar="LM_COMMAND")
+    c = lm_sub.add_parser("compare", help="train tokun, byte and BPE models for the same time; bits per byte")
+    c.add_argument("--corpora", nargs="*", default=["../shared/corpora"], help="text files or folders")
+    c.add_argument("--minutes", type=float, default=8.0, help="training wall-clock per model (default 8)")
+    c.add_argument("--batch-size", type=int, default=16)
+    c.add_argument("--threads", type=int)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--out", default="runs/lm", help="where the trained models and compare.json go")
+    c.add_argument("--json", action="store_true")
+    g = lm_sub.add_parser("generate", help="continue a prompt with the trained tokun language model")
+    g.add_argument("--prompt", required=True)
+    g.add_argument("--blocks", type=int, default=8, help="16-character blocks to generate")
+    g.add_argument("--out", default="runs/lm", help="folder of `tokun lm compare`")
 
     from .train import add_arguments
 

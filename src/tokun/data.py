@@ -123,7 +123,9 @@ def parse_spec(spec: str) -> CodepointSpace | LocalSpace:
         if space.size == 0:
             raise ConfigError(f"range {spec!r} holds only surrogates")
         return space
-    raise ConfigError(f"unknown random spec {spec!r}; use planes0-3, plane0..plane16, assigned, all, local or START-STOP")
+    raise ConfigError(
+        f"unknown random spec {spec!r}; use planes0-3, plane0..plane16, assigned, all, local or START-STOP"
+    )
 
 
 class TextSource:

@@ -98,7 +98,9 @@ def report(name: str, tokun: str = "4x16", *, bpe_chars_per_token: float | None 
         "config": dataclasses.asdict(llm),
         "original": {**base, "vocabulary_layers": base["embedding"] + base["head"]},
         "tokun_at_256": with_tokun(llm, cfg),
-        "tokun_at_model_width": with_tokun(llm, dataclasses.replace(cfg, latent_dim=llm.dim, hidden_dim=cfg.block_widths()[1])),
+        "tokun_at_model_width": with_tokun(
+            llm, dataclasses.replace(cfg, latent_dim=llm.dim, hidden_dim=cfg.block_widths()[1])
+        ),
     }
     if bpe_chars_per_token:
         out["original"]["positions_per_1000_chars"] = round(1000 / bpe_chars_per_token, 1)

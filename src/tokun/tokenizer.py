@@ -48,11 +48,16 @@ class Tokenizer:
 
     @classmethod
     def load(
-        cls, model: str | Path | None = None, *, device: str | torch.device = "cpu", batch_size: int = 8192
+        cls,
+        model: str | Path | None = None,
+        *,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+        batch_size: int = 8192,
     ) -> Tokenizer:
-        """A shipped model by name (default ``"4x16"``) or a model directory."""
+        """A shipped model by name (default ``"4x16"``) or a model directory, on ``device`` in ``dtype``."""
         folder = checkpoint.resolve(model)
-        net = checkpoint.load_model(folder, device=device)
+        net = checkpoint.load_model(folder, device=device).to(dtype)
         digest = hashlib.sha256((folder / checkpoint.WEIGHTS).read_bytes()).hexdigest()[:16]
         name = folder.name if folder.parent == checkpoint.weights_root() else str(folder)
         return cls(net, name=name, fingerprint=digest, batch_size=batch_size)
