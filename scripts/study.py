@@ -2,7 +2,9 @@
 
     python scripts/study.py --steps 2000 --out runs/study          # hours on a 2-core CPU; not in CI
 
-Same steps, batch, data, seed and learning rate for every configuration. Writes
+Same steps, batch, data (the shipped model's mixture, with text-like ``local`` blocks), seed and
+learning rate for every configuration; one extra row trains 4x4x4 on uniform planes 0-3 alone,
+the original's data. Writes
 ``OUT/study.json`` (parameters, training time, accuracy on planes0-3, assigned and the corpora)
 and ``docs/study.png`` (character accuracy on planes0-3 against steps). Finished configurations
 are skipped when the command is rerun, so it can be interrupted and continued.
@@ -27,6 +29,8 @@ from tokun.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 
+DATA = ("planes0-3", "assigned", "plane0", "0-0x800", "local", "local")  # the shipped model's mixture
+
 CONFIGS: dict[str, ModelConfig] = {
     "4x16": preset("4x16"),
     "16x4": preset("16x4"),
@@ -38,12 +42,14 @@ CONFIGS: dict[str, ModelConfig] = {
     "4x16 relu": dataclasses.replace(preset("4x16"), activation="relu"),
     "4x16 silu": dataclasses.replace(preset("4x16"), activation="silu"),
     "4x16 tanh": dataclasses.replace(preset("4x16"), activation="tanh"),
+    "4x16 embed 64": dataclasses.replace(preset("4x16"), embed_dim=64),
+    "4x4x4 planes0-3 only": preset("4x4x4"),  # the original's data: uniform codepoints alone
 }
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=6e-3)
     p.add_argument("--seed", type=int, default=0)

@@ -1,0 +1,34 @@
+import numpy as np
+import torch
+
+from tokun import codec, noise
+from tokun.tokenizer import Tokenizer
+
+from .conftest import FIXTURE
+
+
+def test_int8_roundtrip_is_close() -> None:
+    z = torch.randn(100, 8) * torch.arange(1, 9)
+    q = noise.int8_roundtrip(z)
+    step = z.abs().amax(0) / 127
+    assert ((q - z).abs() <= step / 2 + 1e-6).all()
+
+
+def test_spearman_and_edit_distance() -> None:
+    assert noise.edit_distance(np.array([1, 2, 3]), np.array([1, 3])) == 1
+    assert noise.edit_distance(np.array([1, 2]), np.array([3, 4])) == 2
+    x = np.arange(50, dtype=float)
+    assert abs(noise._spearman(x, x**3) - 1.0) < 1e-12
+    assert abs(noise._spearman(x, -x) + 1.0) < 1e-12
+
+
+def test_sweep_on_the_shipped_model() -> None:
+    tok = Tokenizer.load()
+    cps = noise.corpus_blocks(tok, [str(FIXTURE)], max_blocks=64)
+    latents = tok.encode_bytes(codec.codepoints_to_bytes(cps))
+    result = noise.sweep(tok, latents, cps, ks=(0.0, 5.0), draws=1)
+    iso = dict(map(tuple, result["isotropic"]["curve"]))
+    assert iso[0.0] > 0.99 and iso[5.0] < iso[0.0]  # k=0 is the clean accuracy; heavy noise hurts
+    assert result["sigma"] > 0
+    near = noise.neighbours(latents, cps, 0, count=3)
+    assert len(near) == 3 and near[0]["distance"] <= near[-1]["distance"]
