@@ -4,9 +4,9 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-import torch
 from safetensors.torch import load_file, save_file
 
 from tokun.cli import main
