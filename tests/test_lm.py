@@ -53,3 +53,18 @@ def test_macs_per_block_of_4x16() -> None:
     enc, dec = macs_per_block(ModelConfig())
     assert enc == 16 * 1024 * 256 + 4096 * 256
     assert dec == 4096 * 256 + 16 * 1024 * 256 + 64 * 256 * 256
+
+
+def test_units_cut_text_for_each_model() -> None:
+    from tokun.lm_train import Units
+
+    text = "Hello world, héllo wörld! " * 200
+    for kind in ("tokun", "bytes", "bpe"):
+        units = Units(kind, text, bpe_vocab=300)
+        windows = units.windows(text, context=8)
+        # every UTF-8 byte after each window's first unit is predicted exactly once
+        assert 0 < sum(n for _, n in windows) <= len(text.encode("utf-8"))
+        batch = units.batch(__import__("numpy").random.default_rng(0), 2, 8)
+        assert batch.shape[:2] == (2, 9)
+    assert Units("bpe", text, bpe_vocab=300).positions(text) < Units("bytes", text).positions(text)
+    assert Units("tokun", text).positions(text) == -(-len(text) // 16)

