@@ -92,9 +92,10 @@ class Tokenizer:
         z = self._check_latents(latents)
         out = np.empty((len(z), self.model.cfg.block_bytes), dtype=np.uint8)
         param = next(self.model.parameters())
-        for i in range(0, len(z), self.batch_size):
-            chunk = z[i : i + self.batch_size].to(device=param.device, dtype=param.dtype)
-            out[i : i + self.batch_size] = self.model.decode(chunk).argmax(-1).to(torch.uint8).cpu().numpy()
+        step = max(1, self.batch_size // 8)  # logits are 256x larger than bytes: smaller chunks bound memory
+        for i in range(0, len(z), step):
+            chunk = z[i : i + step].to(device=param.device, dtype=param.dtype)
+            out[i : i + step] = self.model.decode(chunk).argmax(-1).to(torch.uint8).cpu().numpy()
         return out
 
     # -- text <-> latents ----------------------------------------------------------------------
