@@ -86,3 +86,20 @@ def test_atomic_dir_leaves_previous_on_failure(tmp_path, tiny_cfg: ModelConfig) 
             raise RuntimeError("disk full")
     assert (tmp_path / "m" / "model.safetensors").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_flipped_byte_in_weights_is_detected(tmp_path, tiny_cfg: ModelConfig) -> None:
+    checkpoint.save_model(AutoEncoder(tiny_cfg), tmp_path / "m")
+    w = tmp_path / "m" / "model.safetensors"
+    data = bytearray(w.read_bytes())
+    data[-5] ^= 0x01  # one bit of one weight: still a valid safetensors file
+    w.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="corrupted .*checksum"):
+        checkpoint.load_model(tmp_path / "m")
+
+
+def test_shipped_weights_carry_a_checksum() -> None:
+    from safetensors import safe_open
+
+    with safe_open(str(checkpoint.resolve("4x16") / "model.safetensors"), framework="pt") as fh:
+        assert len((fh.metadata() or {})["tensors_sha256"]) == 64

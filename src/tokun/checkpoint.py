@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .config import ModelConfig, save_json
@@ -98,10 +98,21 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def tensors_digest(state: dict[str, torch.Tensor]) -> str:
+    """SHA-256 of the tensors' names, shapes and bytes: stored in the weights' metadata, checked on load."""
+    h = hashlib.sha256()
+    for key in sorted(state):
+        t = state[key].detach().cpu().contiguous()
+        h.update(f"{key}:{t.dtype}:{tuple(t.shape)};".encode())
+        h.update(t.view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
 def write_model(model: AutoEncoder, folder: Path, *, metadata: dict[str, str] | None = None) -> None:
     """Write config.json and model.safetensors into an existing (temporary) folder."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(folder / WEIGHTS), metadata={"format": "pt", **(metadata or {})})
+    meta = {"format": "pt", **(metadata or {}), "tensors_sha256": tensors_digest(state)}
+    save_file(state, str(folder / WEIGHTS), metadata=meta)
     save_json(model.cfg.to_dict(), folder / CONFIG)
 
 
@@ -130,9 +141,14 @@ def read_weights(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise ModelError(f"{path.parent} has no {path.name}")
     try:
-        return load_file(str(path))
+        with safe_open(str(path), framework="pt") as fh:
+            expected = (fh.metadata() or {}).get("tensors_sha256")
+        state = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as err:
         raise ModelError(f"{path} is truncated or corrupted ({err}); re-download or re-train it") from None
+    if expected and tensors_digest(state) != expected:
+        raise ModelError(f"{path} is corrupted (its tensors do not match their checksum); re-download or re-train it")
+    return state
 
 
 def load_model(model: str | Path | None = None, *, device: str | torch.device = "cpu") -> AutoEncoder:
