@@ -23,7 +23,10 @@ def _tokenizer(args: argparse.Namespace):
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError(f"--device {device}: no CUDA device is available")
     dtype = getattr(torch, getattr(args, "dtype", None) or "float32")
-    return Tokenizer.load(args.model, device=device, dtype=dtype)
+    decode_dtype = getattr(args, "decode_dtype", None)
+    return Tokenizer.load(
+        args.model, device=device, dtype=dtype, decode_dtype=getattr(torch, decode_dtype) if decode_dtype else None
+    )
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
@@ -87,6 +90,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         progress=not args.json and sys.stderr.isatty(),
     )
     result["dtype"] = args.dtype
+    result["decode_dtype"] = args.decode_dtype or args.dtype
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -356,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=1_000_000, help="characters per random spec (default 1,000,000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random codepoints")
     p.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], default="float32", help="inference precision")
+    p.add_argument(
+        "--decode-dtype", choices=["float32", "float16", "bfloat16"], help="decoder precision (default: --dtype)"
+    )
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--offsets", type=int, help="cut offsets to try (default: all, 0..block_chars-1)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -368,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--repeats", type=int, default=5, help="interleaved repetitions; the median is reported")
+    p.add_argument("--decode-dtype", choices=["float32", "bfloat16"], help="decoder precision (default float32)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = command("noise", cmd_noise, "noise tolerance of the latents, int8 latents, and latent distances")

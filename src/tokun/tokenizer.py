@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,13 +32,29 @@ class Tokenizer:
     """
 
     def __init__(
-        self, model: AutoEncoder, *, name: str = "custom", fingerprint: str = "", batch_size: int = 8192
+        self,
+        model: AutoEncoder,
+        *,
+        name: str = "custom",
+        fingerprint: str = "",
+        batch_size: int = 8192,
+        decode_dtype: torch.dtype | None = None,
     ) -> None:
         self.model = model.eval()
         self.name = name
         self.fingerprint = fingerprint
         self.batch_size = batch_size
+        self.decode_dtype = decode_dtype or next(model.parameters()).dtype
         self._encoder: torch.nn.Module | None = None
+        self._decoder: torch.nn.Module | None = None
+
+    @property
+    def decoder(self) -> torch.nn.Module:
+        """The decoder used for inference, in ``decode_dtype`` (bfloat16 is 1.6x faster on AVX-512 CPUs)."""
+        if self._decoder is None:
+            same = self.decode_dtype == next(self.model.parameters()).dtype
+            self._decoder = self.model.decoder if same else copy.deepcopy(self.model.decoder).to(self.decode_dtype)
+        return self._decoder
 
     @property
     def encoder(self) -> torch.nn.Module:
@@ -53,14 +70,16 @@ class Tokenizer:
         *,
         device: str | torch.device = "cpu",
         dtype: torch.dtype = torch.float32,
+        decode_dtype: torch.dtype | None = None,
         batch_size: int = 8192,
     ) -> Tokenizer:
-        """A shipped model by name (default ``"4x16"``) or a model directory, on ``device`` in ``dtype``."""
+        """A shipped model by name (default ``"4x16"``) or a model directory, on ``device`` in ``dtype``
+        (the decoder in ``decode_dtype``, default ``dtype``)."""
         folder = checkpoint.resolve(model)
         net = checkpoint.load_model(folder, device=device).to(dtype)
         digest = hashlib.sha256((folder / checkpoint.WEIGHTS).read_bytes()).hexdigest()[:16]
         name = folder.name if folder.parent == checkpoint.weights_root() else str(folder)
-        return cls(net, name=name, fingerprint=digest, batch_size=batch_size)
+        return cls(net, name=name, fingerprint=digest, batch_size=batch_size, decode_dtype=decode_dtype)
 
     @property
     def block_chars(self) -> int:
@@ -91,11 +110,10 @@ class Tokenizer:
         """``(N, latent_dim)`` latents -> ``(N, block_bytes)`` uint8 predicted bytes."""
         z = self._check_latents(latents)
         out = np.empty((len(z), self.model.cfg.block_bytes), dtype=np.uint8)
-        param = next(self.model.parameters())
         step = max(1, self.batch_size // 8)  # logits are 256x larger than bytes: smaller chunks bound memory
         for i in range(0, len(z), step):
-            chunk = z[i : i + step].to(device=param.device, dtype=param.dtype)
-            out[i : i + step] = self.model.decode(chunk).argmax(-1).to(torch.uint8).cpu().numpy()
+            chunk = z[i : i + step].to(device=self.device, dtype=self.decode_dtype)
+            out[i : i + step] = self.decoder(chunk).argmax(-1).to(torch.uint8).cpu().numpy()
         return out
 
     # -- text <-> latents ----------------------------------------------------------------------
