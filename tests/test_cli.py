@@ -65,7 +65,7 @@ def test_roundtrip_and_info_json(capsys) -> None:
 def test_eval_json_shape(capsys) -> None:
     assert main(["eval", str(FIXTURE), "--random", "plane0", "--samples", "2000", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"model", "files", "random"}
+    assert {"model", "files", "random"} <= set(result)
     for metrics in list(result["files"].values()) + list(result["random"].values()):
         assert {"chars", "byte_accuracy", "char_accuracy", "block_accuracy"} <= set(metrics)
     assert result["random"]["plane0"]["chars"] == 2000
