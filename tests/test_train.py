@@ -15,6 +15,7 @@ from tokun.train import lr_at, train
 
 from .conftest import FIXTURE, ROOT
 
+TORCHRUN_2 = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "tokun.train"]
 TINY = ModelConfig(token_dim=(4,), embed_dim=16, latent_dim=32)
 
 
@@ -99,13 +100,7 @@ def test_refuses_to_overwrite_a_run_without_resume(tmp_path: Path) -> None:
 def test_ddp_two_processes_on_cpu(tmp_path: Path) -> None:
     """torchrun --nproc_per_node=2 runs the same command as DDP over gloo; rank 0 alone writes."""
     cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node=2",
-        "-m",
-        "tokun.train",
+        *TORCHRUN_2,
         "--token-dim",
         "4,4",
         "--embed-dim",
@@ -235,13 +230,7 @@ def test_ddp_rank_death_ends_the_run(tmp_path: Path) -> None:
     import time
 
     cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node=2",
-        "-m",
-        "tokun.train",
+        *TORCHRUN_2,
         *_train_cmd(tmp_path, 10**6)[3:],
     ]
     env = os.environ | {"PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
