@@ -343,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("decode", cmd_decode, "decode latents (safetensors from `tokun encode`) into UTF-8 text")
     p.add_argument("input", help="input .safetensors file")
     p.add_argument("-o", "--output", default="-", help="output text file (default: - for stdout)")
+    p.add_argument("--decode-dtype", choices=["float32", "bfloat16"], help="decoder precision (default float32)")
 
     p = command("roundtrip", cmd_roundtrip, "encode and decode files; print per-file accuracy")
     p.add_argument("files", nargs="+", help="UTF-8 text files or folders of *.txt")

@@ -1,0 +1,90 @@
+"""Streaming throughput and peak memory of `tokun encode` / `tokun decode` at growing input sizes.
+
+    python scripts/stream_bench.py --sizes 1 10 100 1000 [--single-line] [--decode]
+
+For each size (MB of UTF-8), a file is made by repeating the corpora (or the test fixture), then
+`tokun encode` (and with --decode, `tokun decode`) runs in a fresh process; the script prints
+characters per second and the child's peak RSS (getrusage), one JSON line per run.
+--single-line replaces every newline by a space: one line of SIZE MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_text(mb: int, single_line: bool) -> Path:
+    corpora = ROOT.parent / "shared" / "corpora"
+    files = sorted(corpora.glob("*.txt")) or [ROOT / "tests" / "fixtures" / "multilingual.txt"]
+    seed = "\n".join(p.read_text(encoding="utf-8") for p in files)
+    if single_line:
+        seed = seed.replace("\n", " ")
+    data = seed.encode("utf-8")
+    path = Path(tempfile.mkdtemp(prefix="tokun-stream-")) / f"text-{mb}MB.txt"
+    target = mb * 1_000_000
+    with open(path, "wb") as fh:
+        written = 0
+        while written < target:
+            chunk = data[: target - written]
+            fh.write(chunk)
+            written += len(chunk)
+    # cut at a character boundary
+    raw = path.read_bytes()
+    path.write_bytes(raw.decode("utf-8", errors="ignore").encode("utf-8"))
+    return path
+
+
+def run(args: list[str]) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    env = os.environ | {"PYTHONPATH": str(ROOT / "src")}
+    subprocess.run([sys.executable, "-m", "tokun", *args], check=True, env=env)
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child so far, in KiB
+    return seconds, max(peak, before) / 1024
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", type=int, nargs="+", default=[1, 10])
+    p.add_argument("--single-line", action="store_true")
+    p.add_argument("--decode", action="store_true")
+    args = p.parse_args()
+    for mb in args.sizes:
+        src = make_text(mb, args.single_line)
+        chars = len(src.read_text(encoding="utf-8"))
+        out = src.with_suffix(".safetensors")
+        seconds, rss = run(["encode", str(src), "-o", str(out), "-q"])
+        row = {
+            "mb": mb,
+            "chars": chars,
+            "single_line": args.single_line,
+            "encode_chars_per_s": chars / seconds,
+            "encode_peak_rss_mb_so_far": rss,
+        }
+        if args.decode:
+            back = src.with_suffix(".back.txt")
+            seconds, rss = run(["decode", str(out), "-o", str(back), "--decode-dtype", "bfloat16"])
+            row |= {
+                "decode_chars_per_s": chars / seconds,
+                "decode_peak_rss_mb_so_far": rss,
+                "exact": back.read_bytes() == src.read_bytes(),
+            }
+            back.unlink()
+        out.unlink()
+        src.unlink()
+        print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
