@@ -276,6 +276,8 @@ def cmd_lm(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"--device {args.device}: no CUDA device is available")
     result = lm_train.compare(
         args.corpora,
         minutes=args.minutes,
@@ -284,6 +286,8 @@ def cmd_lm(args: argparse.Namespace) -> int:
         seed=args.seed,
         tokun_model=args.model or "4x16",
         progress=sys.stderr.isatty(),
+        device=args.device,
+        cfg=lm_train.PRESETS[args.preset],
     )
     if args.json:
         print(json.dumps(result, indent=2))
@@ -405,6 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--minutes", type=float, default=8.0, help="training wall-clock per model (default 8)")
     c.add_argument("--batch-size", type=int, default=16)
     c.add_argument("--threads", type=int)
+    c.add_argument("--device", default="cpu", help="cpu or cuda")
+    c.add_argument("--preset", choices=["cpu", "gpu"], default="cpu", help="body size and contexts (default cpu)")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--out", default="runs/lm", help="where the trained models and compare.json go")
     c.add_argument("--json", action="store_true")

@@ -1,5 +1,8 @@
 """``tokun lm compare`` and ``tokun lm generate``: the same transformer over tokun latents, bytes and BPE.
 
+On a GPU: ``tokun lm compare --device cuda --preset gpu --minutes 10`` (a wider, deeper body and
+4x longer contexts; batch 64).
+
 Data: every ``*.txt`` of the corpora folder, split by line (every 10th line to validation). Each
 model trains for the same wall-clock budget with AdamW (warm-up, cosine decay over the budget) on
 random windows of the training text, then is scored on the validation text in bits per UTF-8
@@ -12,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,10 @@ from .files import read_text, text_files
 from .lm import LMConfig, TokenLM, TokunLM, bits, vocabulary_and_body_parameters
 
 VAL_EVERY = 10
+PRESETS = {
+    "cpu": LMConfig(),  # 4 layers x 256, contexts 64 tokun / 256 bytes / 128 BPE positions
+    "gpu": LMConfig(dim=512, layers=8, heads=8, ffn=1376, context=256),  # contexts x4
+}
 
 
 def split_corpus(paths: list[str]) -> tuple[str, dict[str, str]]:
@@ -134,13 +141,14 @@ def _latent_scale(auto, units: Units) -> float:
 
 
 def evaluate_bpb(model: torch.nn.Module, units: Units, texts: dict[str, str], context: int) -> dict[str, Any]:
+    device = next(model.parameters()).device
     model.eval()
     per, total_bits, total_bytes = {}, 0.0, 0
     with torch.inference_mode():
         for name, text in texts.items():
             nll, nbytes = 0.0, 0
             for window, count in units.windows(text, context):
-                loss, _ = model.loss(window)
+                loss, _ = model.loss(window.to(device))
                 nll += float(loss)
                 nbytes += count
             if nbytes:
@@ -162,10 +170,11 @@ def train_one(
     seed: int,
     tokun_model: str,
     progress: bool,
+    device: str = "cpu",
 ) -> tuple[torch.nn.Module, dict[str, Any]]:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = build(kind, units, cfg, tokun_model)
+    model = build(kind, units, cfg, tokun_model).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.95), weight_decay=0.1)
     t0, step, chars = time.time(), 0, 0
@@ -174,7 +183,7 @@ def train_one(
         scale = min(1.0, (step + 1) / 50) * 0.5 * (1 + math.cos(math.pi * elapsed / seconds))
         for group in opt.param_groups:
             group["lr"] = lr * max(scale, 0.02)
-        x = units.batch(rng, batch, cfg.context)
+        x = units.batch(rng, batch, cfg.context).to(device)
         loss, count = model.loss(x)
         opt.zero_grad(set_to_none=True)
         (loss / count).backward()
@@ -211,7 +220,11 @@ def compare(
     seed: int = 0,
     tokun_model: str = "4x16",
     progress: bool = True,
+    device: str = "cpu",
+    cfg: LMConfig | None = None,
 ) -> dict[str, Any]:
+    """Train the three models for ``minutes`` each; ``cfg`` sets the body (its context scales all three)."""
+    base = cfg or LMConfig()
     train, val = split_corpus(corpora)
     if len(train) < 20_000:
         raise InputError("lm compare needs more training text (at least 20,000 characters)")
@@ -226,23 +239,24 @@ def compare(
     val_all = "\n".join(val.values())
     for kind in ("tokun", "bytes", "bpe"):
         units = Units(kind, train)
-        cfg = LMConfig(context=contexts[kind])
+        cfg_kind = replace(base, context=contexts[kind] * base.context // 64)
         model, info = train_one(
             kind,
             units,
-            cfg,
+            cfg_kind,
             seconds=60 * minutes,
             batch=batch,
             lr=lr,
             seed=seed,
             tokun_model=tokun_model,
             progress=progress,
+            device=device,
         )
-        info.update(evaluate_bpb(model, units, val, cfg.context))
+        info.update(evaluate_bpb(model, units, val, cfg_kind.context))
         info["positions_per_1000_chars"] = 1000 * units.positions(val_all) / len(val_all)
-        info["context_positions"] = cfg.context
+        info["context_positions"] = cfg_kind.context
         result["models"][kind] = info
-        _save(model, kind, cfg, units, tokun_model, out / kind)
+        _save(model.cpu(), kind, cfg_kind, units, tokun_model, out / kind)
     try:
         from .bench import _cl100k
 
