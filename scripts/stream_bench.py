@@ -4,7 +4,7 @@
 
 For each size (MB of UTF-8), a file is made by repeating the corpora (or the test fixture), then
 `tokun encode` (and with --decode, `tokun decode`) runs in a fresh process; the script prints
-characters per second and the child's peak RSS (getrusage), one JSON line per run.
+characters per second and that process's peak RSS (GNU time), one JSON line per run.
 --single-line replaces every newline by a space: one line of SIZE MB.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -45,13 +44,14 @@ def make_text(mb: int, single_line: bool) -> Path:
 
 
 def run(args: list[str]) -> tuple[float, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Seconds and peak RSS (MB) of one `tokun` process, measured by GNU time (not this process's fork)."""
     t0 = time.perf_counter()
     env = os.environ | {"PYTHONPATH": str(ROOT / "src")}
-    subprocess.run([sys.executable, "-m", "tokun", *args], check=True, env=env)
-    seconds = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child so far, in KiB
-    return seconds, max(peak, before) / 1024
+    with tempfile.NamedTemporaryFile("r") as report:
+        cmd = ["/usr/bin/time", "-o", report.name, "-f", "%M", sys.executable, "-m", "tokun", *args]
+        subprocess.run(cmd, check=True, env=env)
+        peak_kb = int(report.read().split()[-1])
+    return time.perf_counter() - t0, peak_kb / 1024
 
 
 def main() -> None:
@@ -62,7 +62,8 @@ def main() -> None:
     args = p.parse_args()
     for mb in args.sizes:
         src = make_text(mb, args.single_line)
-        chars = len(src.read_text(encoding="utf-8"))
+        with open(src, encoding="utf-8") as fh:
+            chars = sum(len(block) for block in iter(lambda: fh.read(1 << 20), ""))
         out = src.with_suffix(".safetensors")
         seconds, rss = run(["encode", str(src), "-o", str(out), "-q"])
         row = {
@@ -70,14 +71,14 @@ def main() -> None:
             "chars": chars,
             "single_line": args.single_line,
             "encode_chars_per_s": chars / seconds,
-            "encode_peak_rss_mb_so_far": rss,
+            "encode_peak_rss_mb": rss,
         }
         if args.decode:
             back = src.with_suffix(".back.txt")
             seconds, rss = run(["decode", str(out), "-o", str(back), "--decode-dtype", "bfloat16"])
             row |= {
                 "decode_chars_per_s": chars / seconds,
-                "decode_peak_rss_mb_so_far": rss,
+                "decode_peak_rss_mb": rss,
                 "exact": back.read_bytes() == src.read_bytes(),
             }
             back.unlink()

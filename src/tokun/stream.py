@@ -101,7 +101,7 @@ def safetensors_header(rows: int, dim: int, metadata: dict[str, str]) -> bytes:
 
 
 def encode_file(
-    tok: Tokenizer, src: str, dst: str, *, errors: str = "strict", chunk_chars: int = 1 << 20, progress: bool = False
+    tok: Tokenizer, src: str, dst: str, *, errors: str = "strict", chunk_chars: int = 1 << 18, progress: bool = False
 ) -> tuple[int, int]:
     """Encode a UTF-8 file (``-``: stdin) into a safetensors file of latents; (characters, latents)."""
     chunk_chars -= chunk_chars % tok.block_chars
