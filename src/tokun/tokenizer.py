@@ -5,7 +5,7 @@
 >>> latents = tok.encode("Hello, 世界! 👋")      # (N, 256): one vector per 16 characters
 >>> tuple(latents.shape)
 (1, 256)
->>> tok.decode(latents, length=13)
+>>> tok.decode(latents, length=12)
 'Hello, 世界! 👋'
 """
 

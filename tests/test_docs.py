@@ -1,0 +1,12 @@
+"""The ``>>>`` examples in the docstrings run and give what they show."""
+
+import doctest
+import importlib
+
+import pytest
+
+
+@pytest.mark.parametrize("name", ["tokun", "tokun.codec", "tokun.config", "tokun.tokenizer", "tokun.params"])
+def test_docstring_examples(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0 and result.failed == 0
