@@ -18,8 +18,6 @@ import json
 import time
 from pathlib import Path
 
-import torch
-
 from tokun.checkpoint import load_model
 from tokun.config import ModelConfig, TrainConfig, preset
 from tokun.evaluate import evaluate
@@ -142,5 +140,4 @@ def print_table(summary: dict) -> None:
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(torch.get_num_threads())
     main()

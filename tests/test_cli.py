@@ -35,16 +35,13 @@ def test_encode_decode_exact(tmp_path, path) -> None:
     assert wrong <= 0.001 * len(text)
 
 
-def test_stdin_stdout() -> None:
+def test_stdin_stdout(tmp_path) -> None:
     text = "stdin → stdout ✓ ünïcödé\x00"
     enc = run_cli("encode", "-", "-o", "-", stdin=text.encode())
     assert enc.returncode == 0, enc.stderr
-    tmp = ROOT / ".pytest-stdin.safetensors"
-    try:
-        tmp.write_bytes(enc.stdout)
-        dec = run_cli("decode", str(tmp))
-    finally:
-        tmp.unlink()
+    tmp = tmp_path / "stdin.safetensors"
+    tmp.write_bytes(enc.stdout)
+    dec = run_cli("decode", str(tmp))
     assert dec.returncode == 0
     assert dec.stdout.decode() == text
 

@@ -15,7 +15,16 @@ from tokun.train import lr_at, train
 
 from .conftest import FIXTURE, ROOT
 
-TORCHRUN_2 = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "tokun.train"]
+TORCHRUN_2 = [
+    sys.executable,
+    "-m",
+    "torch.distributed.run",
+    "--standalone",
+    "--nproc_per_node=2",
+    "-m",
+    "tokun",
+    "train",
+]
 TINY = ModelConfig(token_dim=(4,), embed_dim=16, latent_dim=32)
 
 
@@ -140,7 +149,8 @@ def _train_cmd(out: Path, steps: int) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "tokun.train",
+        "tokun",
+        "train",
         "--token-dim",
         "4",
         "--embed-dim",
@@ -231,7 +241,7 @@ def test_ddp_rank_death_ends_the_run(tmp_path: Path) -> None:
 
     cmd = [
         *TORCHRUN_2,
-        *_train_cmd(tmp_path, 10**6)[3:],
+        *_train_cmd(tmp_path, 10**6)[4:],
     ]
     env = os.environ | {"PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)

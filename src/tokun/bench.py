@@ -22,7 +22,7 @@ from .errors import TokunError
 from .tokenizer import Tokenizer
 
 
-def _cl100k():
+def cl100k():
     try:
         import tiktoken
 
@@ -46,7 +46,7 @@ def bench(tok: Tokenizer, text: str, *, repeats: int = 5, threads: int | None = 
     """The ``tokun bench --json`` object for ``text``."""
     if threads:
         torch.set_num_threads(threads)
-    enc = _cl100k()
+    enc = cl100k()
     n = len(text)
     tok.decode(tok.encode(text[:4096]))  # warm-up: folded tables, allocator, kernels
     times: dict[str, list[float]] = {"tokun_enc": [], "tokun_dec": [], "tt_enc": [], "tt_dec": []}

@@ -236,11 +236,11 @@ def cmd_params(args: argparse.Namespace) -> int:
 
     bpe = None
     if args.text:
-        from .bench import _cl100k
+        from .bench import cl100k
         from .files import read_text, text_files
 
         text = "\n".join(read_text(p) for p in text_files(args.text))
-        bpe = len(text) / max(1, len(_cl100k().encode(text, disallowed_special=())))
+        bpe = len(text) / max(1, len(cl100k().encode(text, disallowed_special=())))
     result = report(args.llm, args.tokun, bpe_chars_per_token=bpe)
     if args.json:
         print(json.dumps(result, indent=2))
@@ -439,7 +439,3 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 141
-
-
-if __name__ == "__main__":
-    sys.exit(main())

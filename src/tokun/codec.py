@@ -89,15 +89,19 @@ def decode(data: np.ndarray, *, length: int | None = None) -> str:
     return from_codepoints(cps[:length])
 
 
+def utf8_error(offset: int, bad_byte: int, head: bytes) -> InputError:
+    """The error for invalid UTF-8 at byte ``offset``; ``head`` (the input's first bytes) adds a UTF-16 hint."""
+    hint = ""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        hint = " (it starts with a UTF-16 byte-order mark: convert it with `iconv -f UTF-16 -t UTF-8`)"
+    return InputError(
+        f"not valid UTF-8 at byte {offset} (0x{bad_byte:02x}){hint}; use --errors replace to substitute U+FFFD"
+    )
+
+
 def decode_utf8(data: bytes, *, errors: str = "strict") -> str:
     """UTF-8 bytes -> text; with ``errors='strict'`` an InputError names the first bad byte offset."""
     try:
         return data.decode("utf-8", errors=errors)
     except UnicodeDecodeError as err:
-        hint = ""
-        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            hint = " (it starts with a UTF-16 byte-order mark: convert it with `iconv -f UTF-16 -t UTF-8`)"
-        raise InputError(
-            f"not valid UTF-8 at byte {err.start} (0x{data[err.start]:02x}){hint}; "
-            "use --errors replace to substitute U+FFFD"
-        ) from None
+        raise utf8_error(err.start, data[err.start], data[:2]) from None

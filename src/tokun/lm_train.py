@@ -258,10 +258,10 @@ def compare(
         result["models"][kind] = info
         _save(model.cpu(), kind, cfg_kind, units, tokun_model, out / kind)
     try:
-        from .bench import _cl100k
+        from .bench import cl100k
 
         result["cl100k_positions_per_1000_chars"] = (
-            1000 * len(_cl100k().encode(val_all, disallowed_special=())) / len(val_all)
+            1000 * len(cl100k().encode(val_all, disallowed_special=())) / len(val_all)
         )
     except Exception:  # the reference is optional
         result["cl100k_positions_per_1000_chars"] = None

@@ -20,6 +20,7 @@ import torch
 
 from . import codec
 from .files import read_text, text_files
+from .model import latent_sigma
 from .tokenizer import Tokenizer
 
 SWEEP = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
@@ -53,7 +54,7 @@ def sweep(
     tok: Tokenizer, latents: torch.Tensor, cps: np.ndarray, *, ks=SWEEP, draws: int = 3, seed: int = 0
 ) -> dict[str, Any]:
     sigma_d = latents.std(0, unbiased=False)  # (L,)
-    sigma = float(sigma_d.pow(2).mean().sqrt())
+    sigma = float(latent_sigma(latents))
     gen = torch.Generator().manual_seed(seed)
     iso, struct = [], []
     for k in ks:

@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 from tqdm import tqdm
 
-from . import __version__
+from . import __version__, codec
 from .errors import InputError
 from .files import atomic_output, open_binary
 from .tokenizer import Tokenizer
@@ -56,15 +56,9 @@ def iter_text(fh: BinaryIO, *, errors: str, name: str) -> Iterator[tuple[str, in
         try:
             text = decoder.decode(data, final=final)
         except UnicodeDecodeError as err:
-            at = offset - pending + err.start
-            hint = (
-                " (a UTF-16 byte-order mark: convert with `iconv -f UTF-16 -t UTF-8`)"
-                if at < 2 and data[:2] in (b"\xff\xfe", b"\xfe\xff")
-                else ""
-            )
-            raise InputError(
-                f"{name}: not valid UTF-8 at byte {at}{hint}; use --errors replace to substitute U+FFFD"
-            ) from None
+            head = data[:2] if offset == 0 else b""
+            error = codec.utf8_error(offset - pending + err.start, err.object[err.start], head)
+            raise InputError(f"{name}: {error}") from None
         offset += len(data)
         yield text, len(data)
         if final:

@@ -1,6 +1,6 @@
-"""Training: ``train(config, out_dir)``, and ``main()`` for ``tokun train`` / ``torchrun``.
+"""Training: ``train(config, out_dir)``, and ``run(args)`` for ``tokun train``.
 
-Runs unchanged on one process or under ``torchrun --nproc_per_node=K -m tokun.train ...``
+Runs unchanged on one process or under ``torchrun --nproc_per_node=K -m tokun train ...``
 (DDP: gloo on CPU, nccl on GPU). Each rank draws its own data (seeded by seed, rank, step);
 the batch size is per rank. Only rank 0 shows progress, evaluates and writes files.
 
@@ -35,7 +35,7 @@ from . import checkpoint
 from .codec import codepoints_to_bytes
 from .config import PRESETS, TrainConfig, preset
 from .data import BlockSampler, random_codepoints
-from .errors import CheckpointError, TokunError
+from .errors import CheckpointError
 from .model import AutoEncoder, byte_metrics
 
 
@@ -386,19 +386,3 @@ def run(args: argparse.Namespace) -> int:
     if dist.is_initialized():
         dist.destroy_process_group()
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m tokun.train`` (what torchrun starts)."""
-    parser = argparse.ArgumentParser(prog="tokun train", description="Train a tokun autoencoder.")
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except TokunError as err:
-        print(f"tokun: error: {err}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
