@@ -78,3 +78,17 @@ def test_padding_ratio() -> None:
 def test_missing_text_file(tmp_path) -> None:
     with pytest.raises(InputError, match="no such file"):
         BlockSampler(block_chars=16, texts=(str(tmp_path / "nope.txt"),))
+
+
+def test_sourced_rows_name_where_each_row_came_from() -> None:
+    kw = dict(block_chars=16, random=("0x41-0x5b", "plane2"), texts=(str(FIXTURE),), text_ratio=0.3, seed=1)
+    sampler = BlockSampler(**kw)
+    assert sampler.sources() == ["0x41-0x5b", "plane2", "text"]
+    rows, source = sampler.sourced(4, 600)
+    assert np.array_equal(rows, sampler.codepoints(4, 600))
+    assert set(np.unique(source)) == {0, 1, 2}
+    assert ((rows[source == 0] >= 0x41) & (rows[source == 0] < 0x5B)).all()
+    assert ((rows[source == 1] >> 16) == 2).all()
+    text = FIXTURE.read_text(encoding="utf-8")
+    assert all(codec.from_codepoints(r).rstrip("\x00") in text for r in rows[source == 2][:20])
+    assert 0.2 < (source == 2).mean() < 0.4

@@ -81,3 +81,14 @@ def test_byte_metrics() -> None:
     logits[1, 7, 0], logits[1, 7, 5] = 0.0, 1.0  # one wrong byte in the second block
     m = byte_metrics(logits, target)
     assert m == {"byte_accuracy": 15 / 16, "char_accuracy": 3 / 4, "block_accuracy": 1 / 2}
+
+
+def test_noise_only_on_the_chosen_rows(tiny_cfg: ModelConfig) -> None:
+    model = AutoEncoder(tiny_cfg).eval()
+    x = torch.randint(0, 256, (6, tiny_cfg.block_bytes))
+    rows = torch.tensor([True, False, True, False, True, False])
+    clean = model(x)
+    noisy = model(x, noise=0.5, noise_rows=rows)
+    assert torch.equal(noisy[~rows], clean[~rows])
+    assert not torch.allclose(noisy[rows], clean[rows])
+    assert not torch.allclose(model(x, noise=0.5)[~rows], clean[~rows])  # without rows: every row

@@ -9,9 +9,9 @@ import torch
 
 from tokun import checkpoint
 from tokun.config import ModelConfig, TrainConfig
-from tokun.errors import CheckpointError
+from tokun.errors import CheckpointError, ConfigError
 from tokun.model import AutoEncoder
-from tokun.train import lr_at, train
+from tokun.train import lr_at, noise_at, train
 
 from .conftest import FIXTURE, ROOT
 
@@ -50,6 +50,23 @@ def test_lr_schedule() -> None:
     assert lr_at(10, cfg) == pytest.approx(1.0)
     assert lr_at(99, cfg) == pytest.approx(0.1, abs=1e-3)
     assert all(lr_at(s, cfg) >= lr_at(s + 1, cfg) for s in range(10, 99))
+
+
+def test_noise_ramp() -> None:
+    cfg = TrainConfig(latent_noise=0.4, noise_ramp=100)
+    assert [noise_at(s, cfg) for s in (0, 50, 100, 500)] == pytest.approx([0.0, 0.2, 0.4, 0.4])
+    assert noise_at(0, TrainConfig(latent_noise=0.4)) == 0.4
+    with pytest.raises(ConfigError, match="noise_on names plane7"):
+        TrainConfig(random=("local",), latent_noise=0.4, noise_on=("plane7",))
+    with pytest.raises(ConfigError, match="noise_on names text"):
+        TrainConfig(random=("local",), noise_on=("text",))
+
+
+def test_training_with_noise_on_text_rows(tmp_path: Path) -> None:
+    cfg = tiny_train(texts=(str(FIXTURE),), text_ratio=0.5, latent_noise=0.3, noise_on=("text",), noise_ramp=20)
+    result = train(cfg, tmp_path, progress=False)
+    assert result["0-0x100"]["byte_accuracy"] > 0.5
+    assert json.loads((tmp_path / "train_config.json").read_text())["noise_on"] == ["text"]
 
 
 def test_training_lowers_the_loss_and_writes_model(tmp_path: Path) -> None:

@@ -114,6 +114,9 @@ class TrainConfig:
     pad_ratio: share of blocks whose tail is cut and padded with U+0000, as the end of every text is.
     latent_noise: k of the isotropic Gaussian noise (k times the latents' spread) added to the latents
         during training, so that the decoder forgives imprecise latents (0: none).
+    noise_on: the row sources that get that noise (random spec names such as ``local``, or ``text``);
+        empty: every row. Sigma is then the spread of those rows' latents, as ``tokun noise`` measures it.
+    noise_ramp: steps over which the noise rises linearly from 0 to ``latent_noise`` (0: from the start).
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -122,6 +125,8 @@ class TrainConfig:
     text_ratio: float = 0.5
     pad_ratio: float = 0.1
     latent_noise: float = 0.0
+    noise_on: tuple[str, ...] = ()
+    noise_ramp: int = 0
     steps: int = 3000
     batch_size: int = 128
     lr: float = 2e-3
@@ -140,6 +145,13 @@ class TrainConfig:
             object.__setattr__(self, "model", ModelConfig.from_dict(self.model))
         object.__setattr__(self, "random", tuple(self.random))
         object.__setattr__(self, "texts", tuple(str(t) for t in self.texts))
+        object.__setattr__(self, "noise_on", tuple(self.noise_on))
+        sources = {s.strip().lower() for s in self.random} | ({"text"} if self.texts else set())
+        missing = [s for s in self.noise_on if s.strip().lower() not in sources]
+        if missing:
+            raise ConfigError(f"noise_on names {', '.join(missing)}, which the data does not draw from")
+        if self.noise_ramp < 0:
+            raise ConfigError(f"noise_ramp must be non-negative, got {self.noise_ramp}")
         for name in ("steps", "batch_size", "eval_every", "save_every", "keep_checkpoints", "eval_samples"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")

@@ -179,9 +179,18 @@ class BlockSampler:
 
     def codepoints(self, step: int, batch: int) -> np.ndarray:
         """The batch of ``step``: ``(batch, block_chars)`` uint32, deterministic in (seed, rank, step)."""
+        return self.sourced(step, batch)[0]
+
+    def sources(self) -> list[str]:
+        """Names of the row sources :meth:`sourced` numbers: the random specs in order, then ``"text"``."""
+        return [s.name for s in self.spaces] + ["text"]
+
+    def sourced(self, step: int, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`codepoints` and ``(batch,)`` the index in :meth:`sources` each row was drawn from."""
         rng = np.random.default_rng([self.seed, self.rank, step])
         c = self.block_chars
         out = np.empty((batch, c), dtype=np.uint32)
+        source = np.full(batch, len(self.spaces), dtype=np.int64)  # text unless drawn from a spec
         from_text = rng.random(batch) < self.text_ratio
         n_text = int(from_text.sum())
         if n_text:
@@ -194,11 +203,12 @@ class BlockSampler:
                 rows = which == i
                 rand[rows] = space.sample(rng, (int(rows.sum()), c))
             out[~from_text] = rand
+            source[~from_text] = which
         if self.pad_ratio:
             padded = rng.random(batch) < self.pad_ratio
             keep = rng.integers(0, c, size=batch)  # characters kept in a padded row
             out[padded[:, None] & (np.arange(c)[None, :] >= keep[:, None])] = 0  # (B, C) mask
-        return out
+        return out, source
 
     def bytes(self, step: int, batch: int) -> np.ndarray:
         """``(batch, 4 * block_chars)`` uint8 UTF-32-BE bytes of :meth:`codepoints`."""

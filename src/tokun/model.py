@@ -138,13 +138,22 @@ class AutoEncoder(nn.Module):
         self.encoder = Encoder(cfg)
         self.decoder = Decoder(cfg)
 
-    def forward(self, data: torch.Tensor, *, noise: float = 0.0) -> torch.Tensor:
-        """Byte logits of ``data``; ``noise`` > 0 adds isotropic Gaussian noise of ``noise * sigma`` to the
-        latents first (sigma: the batch's latent spread, sqrt of the mean per-dimension variance)."""
-        latents = self.encoder(data)  # (..., L)
+    def forward(self, data: torch.Tensor, *, noise: float = 0.0, noise_rows: torch.Tensor | None = None) -> torch.Tensor:
+        """Byte logits of ``(B, T)`` ``data``; ``noise`` > 0 adds isotropic Gaussian noise of ``noise * sigma``
+        to the latents first (sigma: the latents' spread, sqrt of the mean per-dimension variance).
+
+        ``noise_rows``: ``(B,)`` bool, only these rows get noise and sigma is their spread (the others
+        are decoded clean), e.g. text-like blocks that must be robust next to random ones that must be exact.
+        """
+        latents = self.encoder(data)  # (B, L)
         if noise > 0:
-            latents = add_noise(latents, noise)
-        return self.decoder(latents)  # (..., T, 256)
+            if noise_rows is None:
+                latents = add_noise(latents, noise)
+            elif int(noise_rows.sum()) > 1:
+                sigma = latent_sigma(latents[noise_rows].detach())
+                mask = noise_rows.to(latents.dtype).unsqueeze(-1)  # (B, 1)
+                latents = latents + noise * sigma * mask * torch.randn_like(latents)
+        return self.decoder(latents)  # (B, T, 256)
 
     def encode(self, data: torch.Tensor) -> torch.Tensor:
         return self.encoder(data)

@@ -39,6 +39,13 @@ from .errors import CheckpointError
 from .model import AutoEncoder, byte_metrics
 
 
+def noise_at(step: int, cfg: TrainConfig) -> float:
+    """Latent noise k at ``step``: rises linearly over ``noise_ramp`` steps, then ``latent_noise``."""
+    if cfg.noise_ramp <= 0:
+        return cfg.latent_noise
+    return cfg.latent_noise * min(1.0, step / cfg.noise_ramp)
+
+
 def lr_at(step: int, cfg: TrainConfig) -> float:
     """Linear warm-up to ``lr``, then cosine decay to ``lr * min_lr_ratio`` at ``steps``."""
     if step < cfg.warmup_steps:
@@ -158,6 +165,10 @@ def train(
         seed=cfg.seed,
         rank=ranks.rank,
     )
+    noisy = None
+    if cfg.noise_on:
+        names = [n.strip().lower() for n in sampler.sources()]
+        noisy = np.array([i for i, n in enumerate(names) if n in {s.strip().lower() for s in cfg.noise_on}])
     evaluator = Evaluator(cfg) if ranks.main else None
     stop = _Stop()
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -170,8 +181,12 @@ def train(
         for step in range(start, end):
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, cfg)
-            x = torch.from_numpy(sampler.bytes(step, cfg.batch_size)).to(dev, non_blocking=True)
-            logits = net(x, noise=cfg.latent_noise)  # (B, T, 256)
+            cps, source = sampler.sourced(step, cfg.batch_size)
+            x = torch.from_numpy(codepoints_to_bytes(cps)).to(dev, non_blocking=True)  # (B, T)
+            noise_rows = None
+            if noisy is not None:
+                noise_rows = torch.from_numpy(np.isin(source, noisy)).to(dev)  # (B,)
+            logits = net(x, noise=noise_at(step, cfg), noise_rows=noise_rows)  # (B, T, 256)
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x.reshape(-1).long())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -312,6 +327,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=d.latent_noise,
         help="train with Gaussian noise of this many sigmas on the latents (default 0)",
     )
+    p.add_argument(
+        "--noise-on",
+        nargs="*",
+        default=[],
+        metavar="SOURCE",
+        help="only rows from these sources get the noise (spec names like local, or text; default: all rows)",
+    )
+    p.add_argument("--noise-ramp", type=int, default=d.noise_ramp, help="steps for the noise to rise from 0")
     p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="blocks per step per rank")
     p.add_argument("--lr", type=float, default=d.lr)
@@ -361,6 +384,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         text_ratio=args.text_ratio,
         pad_ratio=args.pad_ratio,
         latent_noise=args.latent_noise,
+        noise_on=tuple(args.noise_on),
+        noise_ramp=args.noise_ramp,
         steps=args.steps,
         batch_size=args.batch_size,
         lr=args.lr,
