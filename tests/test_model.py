@@ -92,3 +92,15 @@ def test_noise_only_on_the_chosen_rows(tiny_cfg: ModelConfig) -> None:
     assert torch.equal(noisy[~rows], clean[~rows])
     assert not torch.allclose(noisy[rows], clean[rows])
     assert not torch.allclose(model(x, noise=0.5)[~rows], clean[~rows])  # without rows: every row
+
+
+def test_centred_latents_ignore_a_common_shift() -> None:
+    cfg = ModelConfig(token_dim=(4, 2), embed_dim=8, latent_dim=16, center_latent=True)
+    model = AutoEncoder(cfg).eval()
+    x = torch.randint(0, 256, (5, cfg.block_bytes))
+    z = model.encode(x)
+    assert torch.allclose(z.sum(-1), torch.zeros(5), atol=1e-5)
+    shift = torch.randn(5, 1) * 10
+    assert torch.allclose(model.decode(z + shift), model.decode(z), atol=1e-5)
+    plain = AutoEncoder(ModelConfig(token_dim=(4, 2), embed_dim=8, latent_dim=16)).eval()
+    assert not torch.allclose(plain.decode(z + shift), plain.decode(z), atol=1e-3)

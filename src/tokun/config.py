@@ -43,6 +43,9 @@ class ModelConfig:
     activation: non-linearity after each block's Linear.
     latent_activation: apply the activation to the latent too. Off by default: a linear bottleneck
         trains much faster and uses the whole latent space (see docs/RESULTS.md).
+    center_latent: the encoder outputs latents whose dimensions sum to zero and the decoder centres its
+        input the same way, so a shift common to every dimension (a bias of whatever predicts the
+        latents) changes nothing; it costs one of the ``latent_dim`` dimensions.
     """
 
     token_dim: tuple[int, ...] = (4, 16)
@@ -54,6 +57,7 @@ class ModelConfig:
     layer_norm: bool = True
     activation: str = "gelu"
     latent_activation: bool = False
+    center_latent: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "token_dim", tuple(int(g) for g in self.token_dim))

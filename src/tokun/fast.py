@@ -50,4 +50,6 @@ class FoldedEncoder(nn.Module):
         x = x.view(b, t // self.group, -1)  # (B, T/G, H)
         for block in self.blocks:
             x = block(x)  # (B, S/G, D)
+        if self.cfg.center_latent:
+            x = x - x.mean(-1, keepdim=True)
         return x.view(*lead, self.cfg.latent_dim)  # (..., L)

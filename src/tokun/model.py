@@ -106,6 +106,8 @@ class Encoder(nn.Module):
         x = self.embed(data.reshape(-1, data.shape[-1]).long())  # (B, T, E)
         for block in self.blocks:
             x = block(x)  # (B, T/G, D)
+        if self.cfg.center_latent:
+            x = x - x.mean(-1, keepdim=True)
         return x.view(*lead, self.cfg.latent_dim)  # (..., L)
 
 
@@ -124,6 +126,8 @@ class Decoder(nn.Module):
     def forward(self, latents: torch.Tensor) -> torch.Tensor:
         lead = latents.shape[:-1]
         x = latents.reshape(-1, 1, latents.shape[-1])  # (B, 1, L)
+        if self.cfg.center_latent:
+            x = x - x.mean(-1, keepdim=True)  # blind to a shift common to every dimension
         for block in self.blocks:
             x = block(x)  # (B, S*G, D)
         return self.head(x).view(*lead, self.cfg.block_bytes, BYTE_VALUES)  # (..., T, 256)

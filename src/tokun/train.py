@@ -312,6 +312,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="apply the activation to the latent too (default: linear latent)",
     )
     p.add_argument(
+        "--center-latent",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="zero-sum latents and a decoder blind to a shift common to every dimension",
+    )
+    p.add_argument(
         "--random",
         nargs="*",
         default=list(d.random),
@@ -373,6 +379,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             "layer_norm": args.layer_norm,
             "activation": args.activation,
             "latent_activation": args.latent_activation,
+            "center_latent": args.center_latent,
         }.items()
         if v is not None
     }
