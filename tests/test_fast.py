@@ -7,9 +7,11 @@ from tokun.model import AutoEncoder
 
 
 @pytest.mark.parametrize("token_dim", [(4, 16), (4, 4, 4), (16, 4), (4,)])
-@pytest.mark.parametrize("layer_norm", [True, False])
-def test_folded_encoder_matches(token_dim, layer_norm) -> None:
-    cfg = ModelConfig(token_dim=token_dim, embed_dim=32, hidden_dim=48, latent_dim=64, layer_norm=layer_norm)
+@pytest.mark.parametrize("layer_norm, center", [(True, False), (False, False), (True, True)])
+def test_folded_encoder_matches(token_dim, layer_norm, center) -> None:
+    cfg = ModelConfig(
+        token_dim=token_dim, embed_dim=32, hidden_dim=48, latent_dim=64, layer_norm=layer_norm, center_latent=center
+    )
     model = AutoEncoder(cfg).eval()
     for p in model.parameters():  # non-trivial positions and biases
         torch.nn.init.normal_(p, std=0.2)

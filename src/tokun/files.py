@@ -89,3 +89,17 @@ def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
         if isinstance(err, OSError):
             raise InputError(f"cannot write {target}: {err.strerror}; nothing was written") from None
         raise
+
+
+VAL_EVERY = 10  # every 10th line of a text (the 1st, 11th...) is validation
+
+
+def split_lines(text: str) -> tuple[str, str]:
+    """(training, validation) text of ``text``, split by line: every :data:`VAL_EVERY`-th line to validation.
+
+    >>> split_lines("a\nb\nc")
+    ('b\nc', 'a')
+    """
+    lines = text.splitlines()
+    train = "\n".join(line for i, line in enumerate(lines) if i % VAL_EVERY)
+    return train, "\n".join(line for i, line in enumerate(lines) if i % VAL_EVERY == 0)

@@ -28,10 +28,9 @@ from . import codec
 from .checkpoint import load_model
 from .config import ModelConfig
 from .errors import InputError, ModelError
-from .files import read_text, text_files
+from .files import read_text, split_lines, text_files
 from .lm import LMConfig, TokenLM, TokunLM, bits, vocabulary_and_body_parameters
 
-VAL_EVERY = 10
 PRESETS = {
     "cpu": LMConfig(),  # 4 layers x 256, contexts 64 tokun / 256 bytes / 128 BPE positions
     "gpu": LMConfig(dim=512, layers=8, heads=8, ffn=1376, context=256),  # contexts x4
@@ -42,9 +41,8 @@ def split_corpus(paths: list[str]) -> tuple[str, dict[str, str]]:
     """Training text (all files) and validation text per file, split by line."""
     train, val = [], {}
     for path in text_files(paths):
-        lines = read_text(path).splitlines()
-        train.append("\n".join(line for i, line in enumerate(lines) if i % VAL_EVERY))
-        val[path.stem] = "\n".join(line for i, line in enumerate(lines) if i % VAL_EVERY == 0)
+        train_text, val[path.stem] = split_lines(read_text(path))
+        train.append(train_text)
     return "\n".join(train), val
 
 
