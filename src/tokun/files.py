@@ -95,7 +95,7 @@ VAL_EVERY = 10  # every 10th line of a text (the 1st, 11th...) is validation
 
 
 def split_lines(text: str) -> tuple[str, str]:
-    """(training, validation) text of ``text``, split by line: every :data:`VAL_EVERY`-th line to validation.
+    r"""(training, validation) text of ``text``, split by line: every :data:`VAL_EVERY`-th line to validation.
 
     >>> split_lines("a\nb\nc")
     ('b\nc', 'a')
