@@ -11,9 +11,8 @@ train a tokun model on real text while measuring it on lines it never saw:
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from tokun.files import atomic_output, read_text, split_lines, text_files
+from tokun.files import write_split
 
 
 def main() -> None:
@@ -21,13 +20,7 @@ def main() -> None:
     p.add_argument("corpora", help="folder of *.txt files")
     p.add_argument("out", help="output folder (train/ and val/ are written below it)")
     args = p.parse_args()
-    files = text_files([args.corpora])
-    for path in files:
-        for part, text in zip(("train", "val"), split_lines(read_text(path))):
-            folder = Path(args.out) / part
-            folder.mkdir(parents=True, exist_ok=True)
-            with atomic_output(folder / path.name) as f:
-                f.write((text + "\n").encode("utf-8"))
+    files = write_split(args.corpora, args.out)
     print(f"{len(files)} files split into {args.out}/train and {args.out}/val")
 
 

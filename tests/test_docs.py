@@ -6,7 +6,9 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["tokun", "tokun.codec", "tokun.config", "tokun.tokenizer", "tokun.params", "tokun.files"])
+@pytest.mark.parametrize(
+    "name", ["tokun", "tokun.codec", "tokun.config", "tokun.tokenizer", "tokun.params", "tokun.files"]
+)
 def test_docstring_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0 and result.failed == 0

@@ -83,3 +83,15 @@ def test_text_files_expands_folders(tmp_path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="no \\*.txt files"):
         files.text_files([tmp_path / "empty"])
+
+
+def test_write_split_keeps_every_line_once(tmp_path) -> None:
+    src = tmp_path / "corpora"
+    src.mkdir()
+    lines = [f"line {i} ü" for i in range(25)]
+    (src / "xx.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    files.write_split(src, tmp_path / "split")
+    train = (tmp_path / "split" / "train" / "xx.txt").read_text(encoding="utf-8").splitlines()
+    val = (tmp_path / "split" / "val" / "xx.txt").read_text(encoding="utf-8").splitlines()
+    assert val == [lines[0], lines[10], lines[20]]
+    assert sorted(train + val) == sorted(lines)

@@ -103,3 +103,15 @@ def split_lines(text: str) -> tuple[str, str]:
     lines = text.splitlines()
     train = "\n".join(line for i, line in enumerate(lines) if i % VAL_EVERY)
     return train, "\n".join(line for i, line in enumerate(lines) if i % VAL_EVERY == 0)
+
+
+def write_split(corpora: str | Path, out: str | Path) -> list[Path]:
+    """Write every text of ``corpora`` split by :func:`split_lines` to ``out/train`` and ``out/val`` (same names)."""
+    files = text_files([corpora])
+    for path in files:
+        for part, text in zip(("train", "val"), split_lines(read_text(path))):
+            folder = Path(out) / part
+            folder.mkdir(parents=True, exist_ok=True)
+            with atomic_output(folder / path.name) as f:
+                f.write((text + "\n").encode("utf-8"))
+    return files

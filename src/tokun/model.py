@@ -142,7 +142,9 @@ class AutoEncoder(nn.Module):
         self.encoder = Encoder(cfg)
         self.decoder = Decoder(cfg)
 
-    def forward(self, data: torch.Tensor, *, noise: float = 0.0, noise_rows: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, data: torch.Tensor, *, noise: float = 0.0, noise_rows: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Byte logits of ``(B, T)`` ``data``; ``noise`` > 0 adds isotropic Gaussian noise of ``noise * sigma``
         to the latents first (sigma: the latents' spread, sqrt of the mean per-dimension variance).
 
