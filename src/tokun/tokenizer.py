@@ -37,7 +37,7 @@ class Tokenizer:
         *,
         name: str = "custom",
         fingerprint: str = "",
-        batch_size: int = 2048,
+        batch_size: int = 512,
         decode_dtype: torch.dtype | None = None,
     ) -> None:
         self.model = model.eval()
@@ -71,7 +71,7 @@ class Tokenizer:
         device: str | torch.device = "cpu",
         dtype: torch.dtype = torch.float32,
         decode_dtype: torch.dtype | None = None,
-        batch_size: int = 2048,
+        batch_size: int = 512,
     ) -> Tokenizer:
         """A shipped model by name (default ``"4x16"``) or a model directory, on ``device`` in ``dtype``
         (the decoder in ``decode_dtype``, default ``dtype``)."""
@@ -110,7 +110,7 @@ class Tokenizer:
         """``(N, latent_dim)`` latents -> ``(N, block_bytes)`` uint8 predicted bytes."""
         z = self._check_latents(latents)
         out = np.empty((len(z), self.model.cfg.block_bytes), dtype=np.uint8)
-        step = min(self.batch_size, 1024)  # logits are 256x larger than bytes: smaller chunks bound memory
+        step = min(self.batch_size, 512)  # logits are 256x larger than bytes: smaller chunks bound memory
         for i in range(0, len(z), step):
             chunk = z[i : i + step].to(device=self.device, dtype=self.decode_dtype)
             out[i : i + step] = self.decoder(chunk).argmax(-1).to(torch.uint8).cpu().numpy()
