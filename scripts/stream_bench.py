@@ -75,7 +75,7 @@ def main() -> None:
         }
         if args.decode:
             back = src.with_suffix(".back.txt")
-            seconds, rss = run(["decode", str(out), "-o", str(back), "--decode-dtype", "bfloat16"])
+            seconds, rss = run(["decode", str(out), "-o", str(back)])
             row |= {
                 "decode_chars_per_s": chars / seconds,
                 "decode_peak_rss_mb": rss,

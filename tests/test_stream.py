@@ -37,6 +37,11 @@ def test_chunks_cut_exactly_and_stream_matches_whole(tmp_path, tiny_tok: Tokeniz
     # decoding in slices gives what decoding at once gives
     stream.decode_file(tiny_tok, str(tmp_path / "z.safetensors"), str(tmp_path / "back.txt"), chunk_rows=37)
     assert (tmp_path / "back.txt").read_text(encoding="utf-8") == tiny_tok.decode(streamed, length=n)
+    # a float16 tensor (written by another tool) goes through safetensors' slices instead of file reads
+    half = streamed.half()
+    save_file({"latents": half}, str(tmp_path / "h.safetensors"), metadata={"chars": str(n)})
+    stream.decode_file(tiny_tok, str(tmp_path / "h.safetensors"), str(tmp_path / "h.txt"), chunk_rows=37)
+    assert (tmp_path / "h.txt").read_text(encoding="utf-8") == tiny_tok.decode(half.float(), length=n)
 
 
 def test_bad_utf8_offset_across_reads(tmp_path, tiny_tok: Tokenizer, monkeypatch) -> None:

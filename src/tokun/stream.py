@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
+import torch
 from tqdm import tqdm
 
 from . import __version__, codec
@@ -162,14 +164,14 @@ def decode_file(tok: Tokenizer, src: str, dst: str, *, chunk_rows: int = 1 << 16
                 f"{src}: metadata says {length} characters but the tensor holds {rows} latents "
                 f"({tok.block_chars} characters each)"
             )
-    sliced = fh.get_slice(LATENTS)
+    read_rows = _row_reader(src, fh, shape)
     with (
         atomic_output(dst) as out,
         tqdm(total=rows, unit="latent", disable=not progress, desc="decode", leave=False) as bar,
     ):
         for start in range(0, rows, chunk_rows):
             stop = min(rows, start + chunk_rows)
-            z = sliced[start:stop]
+            z = read_rows(start, stop)
             try:
                 text = tok.decode(z, length=min(length, stop * tok.block_chars) - start * tok.block_chars)
             except InputError as err:
@@ -177,3 +179,25 @@ def decode_file(tok: Tokenizer, src: str, dst: str, *, chunk_rows: int = 1 << 16
             out.write(text.encode("utf-8"))
             bar.update(stop - start)
     return length
+
+
+def _row_reader(path: str, fh, shape: tuple[int, ...]):
+    """``read(start, stop)`` -> rows of the latents tensor. float32 tensors are read with plain file reads
+    at their offset (memory stays one chunk, where a memory map would keep every page read in RSS);
+    other dtypes through safetensors' slices."""
+    sliced = fh.get_slice(LATENTS)
+    with open(path, "rb") as f:
+        header_len = int.from_bytes(f.read(8), "little")
+        entry = json.loads(f.read(header_len)).get(LATENTS, {})
+    if entry.get("dtype") != "F32" or len(shape) != 2:
+        return lambda start, stop: sliced[start:stop]
+    base = 8 + header_len + int(entry["data_offsets"][0])
+    width = shape[1]
+
+    def read(start: int, stop: int) -> torch.Tensor:
+        with open(path, "rb") as f:
+            f.seek(base + start * width * 4)
+            data = np.fromfile(f, dtype="<f4", count=(stop - start) * width)
+        return torch.from_numpy(data.reshape(stop - start, width))
+
+    return read
