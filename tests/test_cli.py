@@ -127,3 +127,12 @@ def test_fuzz_bmp_text_roundtrips_through_the_cli(tmp_path, text: str) -> None:
     assert main(["encode", str(src), "-o", str(out), "-q"]) == 0
     assert main(["decode", str(out), "-o", str(back)]) == 0
     assert back.read_bytes() == text.encode("utf-8")
+
+
+def test_lm_compare_takes_the_model_before_or_after_the_subcommand() -> None:
+    from tokun.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["lm", "compare", "--model", "4x16-robust"]).model == "4x16-robust"
+    assert parser.parse_args(["lm", "--model", "4x16-robust", "compare"]).model == "4x16-robust"
+    assert parser.parse_args(["lm", "compare"]).model is None  # the default, 4x16
