@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from tokun import codec, noise
+from tokun import noise
 from tokun.config import ModelConfig, TrainConfig
 from tokun.data import random_codepoints
 from tokun.evaluate import codepoint_metrics
@@ -53,10 +53,8 @@ ROWS: dict[str, dict] = {
 
 def measure(model_dir: Path, val: Path, samples: int) -> dict:
     tok = Tokenizer.load(model_dir)
-    cps = noise.corpus_blocks(tok, [str(val)], max_blocks=4096)
-    latents = tok.encode_bytes(codec.codepoints_to_bytes(cps))
-    result = noise.sweep(tok, latents, cps, draws=3)
-    result["spearman"] = noise.distance_correlation(latents, cps)
+    result = noise.measure(tok, [str(val)])  # what `tokun noise VAL --model MODEL --json` prints
+    result["spearman"] = result["distance"]["spearman_l2_vs_edit"]
     planes = random_codepoints("planes0-3", samples, seed=1)
     result["planes0-3"] = codepoint_metrics(tok, planes)["char_accuracy"]
     return result

@@ -32,3 +32,16 @@ def test_sweep_on_the_shipped_model() -> None:
     assert result["sigma"] > 0
     near = noise.neighbours(latents, cps, 0, count=3)
     assert len(near) == 3 and near[0]["distance"] <= near[-1]["distance"]
+
+
+def test_measure_is_what_tokun_noise_prints() -> None:
+    """One measurement, shared by `tokun noise` and scripts/noise_study.py; structured noise of the
+    centred default is mostly a shift common to all dimensions, which it ignores."""
+    tok = Tokenizer.load()
+    result = noise.measure(tok, [str(FIXTURE)], max_blocks=64, draws=1)
+    assert result["blocks"] == 64 and result["model"] == "4x16"
+    assert 0 < result["sigma_d_spread"] < 1
+    structured = dict(map(tuple, result["structured"]["curve"]))
+    isotropic = dict(map(tuple, result["isotropic"]["curve"]))
+    assert structured[1.0] > isotropic[1.0]
+    assert -1 <= result["distance"]["spearman_l2_vs_edit"] <= 1

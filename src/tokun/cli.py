@@ -152,7 +152,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if not files:
         raise InputError("bench needs text files or folders, e.g. tokun bench ../shared/corpora")
     text = "\n".join(read_text(p) for p in files)
-    result = bench(_tokenizer(args), text, repeats=args.repeats, threads=args.threads)
+    tok = _tokenizer(args)
+    if args.batch_size is not None:
+        if args.batch_size < 1:
+            raise InputError(f"--batch-size must be positive, got {args.batch_size}")
+        tok.batch_size = args.batch_size
+    result = bench(tok, text, repeats=args.repeats, threads=args.threads)
+    result["batch_size"] = tok.batch_size
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -170,28 +176,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_noise(args: argparse.Namespace) -> int:
     from . import noise
-    from .codec import codepoints_to_bytes, from_codepoints
 
     if not args.paths:
         raise InputError("noise needs text files or folders, e.g. tokun noise ../shared/corpora")
-    tok = _tokenizer(args)
-    cps = noise.corpus_blocks(tok, args.paths, max_blocks=args.max_blocks, seed=args.seed)
-    latents = tok.encode_bytes(codepoints_to_bytes(cps))
-    result = noise.sweep(tok, latents, cps, draws=args.draws, seed=args.seed)
-    result["model"] = tok.name
-    result["blocks"] = len(cps)
-    result["distance"] = {"spearman_l2_vs_edit": noise.distance_correlation(latents, cps, seed=args.seed)}
-    probe = max(range(min(len(cps), 2000)), key=lambda i: len(set(cps[i].tolist())))  # a varied block
-    result["distance"]["neighbours"] = {
-        "block": from_codepoints(cps[probe]),
-        "nearest": noise.neighbours(latents, cps, probe),
-    }
+    result = noise.measure(_tokenizer(args), args.paths, max_blocks=args.max_blocks, draws=args.draws, seed=args.seed)
     if args.plot:
         plot_noise(result, args.plot)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return 0
-    print(f"model {tok.name}, {len(cps)} blocks, sigma {result['sigma']:.4f}")
+    print(f"model {result['model']}, {result['blocks']} blocks, sigma {result['sigma']:.4f}")
     print(f"{'k':>5}  {'isotropic':>10}  {'structured':>10}")
     for (k, iso), (_, st) in zip(result["isotropic"]["curve"], result["structured"]["curve"]):
         print(f"{k:>5}  {iso:>10.5f}  {st:>10.5f}")
@@ -199,6 +193,7 @@ def cmd_noise(args: argparse.Namespace) -> int:
         f"k* (char accuracy >= 0.999): isotropic {result['isotropic']['k_star']}, structured {result['structured']['k_star']}"
     )
     print(f"int8 latents: char accuracy {result['int8']['char_accuracy']:.5f}")
+    print(f"spread of sigma_d over dimensions (std / mean): {result['sigma_d_spread']:.3f}")
     d = result["distance"]
     print(f"Spearman(latent L2, edit distance) = {d['spearman_l2_vs_edit']:.3f}")
     print(f"nearest blocks to {d['neighbours']['block']!r}:")
@@ -380,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--repeats", type=int, default=5, help="interleaved repetitions; the median is reported")
+    p.add_argument("--batch-size", type=int, help="blocks per model call (default: the tokenizer's, 512)")
     p.add_argument("--decode-dtype", choices=["float32", "bfloat16"], help="decoder precision (default float32)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 

@@ -149,9 +149,9 @@ class TrainConfig:
             object.__setattr__(self, "model", ModelConfig.from_dict(self.model))
         object.__setattr__(self, "random", tuple(self.random))
         object.__setattr__(self, "texts", tuple(str(t) for t in self.texts))
-        object.__setattr__(self, "noise_on", tuple(self.noise_on))
+        object.__setattr__(self, "noise_on", tuple(s.strip().lower() for s in self.noise_on))
         sources = {s.strip().lower() for s in self.random} | ({"text"} if self.texts else set())
-        missing = [s for s in self.noise_on if s.strip().lower() not in sources]
+        missing = [s for s in self.noise_on if s not in sources]
         if missing:
             raise ConfigError(f"noise_on names {', '.join(missing)}, which the data does not draw from")
         if self.noise_ramp < 0:

@@ -153,12 +153,7 @@ class AutoEncoder(nn.Module):
         """
         latents = self.encoder(data)  # (B, L)
         if noise > 0:
-            if noise_rows is None:
-                latents = add_noise(latents, noise)
-            elif int(noise_rows.sum()) > 1:
-                sigma = latent_sigma(latents[noise_rows].detach())
-                mask = noise_rows.to(latents.dtype).unsqueeze(-1)  # (B, 1)
-                latents = latents + noise * sigma * mask * torch.randn_like(latents)
+            latents = add_noise(latents, noise, rows=noise_rows)
         return self.decoder(latents)  # (B, T, 256)
 
     def encode(self, data: torch.Tensor) -> torch.Tensor:
@@ -174,9 +169,15 @@ def latent_sigma(latents: torch.Tensor) -> torch.Tensor:
     return flat.var(0, unbiased=False).mean().sqrt()
 
 
-def add_noise(latents: torch.Tensor, k: float) -> torch.Tensor:
-    """Latents plus N(0, (k * sigma)^2) on every dimension, sigma from :func:`latent_sigma` (not differentiated)."""
-    return latents + k * latent_sigma(latents.detach()) * torch.randn_like(latents)
+def add_noise(latents: torch.Tensor, k: float, *, rows: torch.Tensor | None = None) -> torch.Tensor:
+    """``(B, L)`` latents plus N(0, (k * sigma)^2) on every dimension, sigma from :func:`latent_sigma` (not
+    differentiated). ``rows``: ``(B,)`` bool, only these rows get noise and sigma is their spread."""
+    if rows is None:
+        return latents + k * latent_sigma(latents.detach()) * torch.randn_like(latents)
+    if int(rows.sum()) < 2:  # no spread to measure
+        return latents
+    mask = rows.to(latents.dtype).unsqueeze(-1)  # (B, 1)
+    return latents + k * latent_sigma(latents[rows].detach()) * mask * torch.randn_like(latents)
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -71,6 +71,7 @@ def sweep(
 
     return {
         "sigma": sigma,
+        "sigma_d_spread": float(sigma_d.std() / sigma_d.mean()),  # how far sigma_d is from uniform
         "isotropic": {"k_star": k_star(iso), "curve": iso},
         "structured": {"k_star": k_star(struct), "curve": struct},
         "int8": {"char_accuracy": char_accuracy(tok, int8_roundtrip(latents), cps)},
@@ -130,3 +131,21 @@ def neighbours(latents: torch.Tensor, cps: np.ndarray, index: int, *, count: int
             }
         )
     return out
+
+
+def measure(
+    tok: Tokenizer, paths: list[str], *, max_blocks: int = 4096, draws: int = 3, seed: int = 0
+) -> dict[str, Any]:
+    """The ``tokun noise --json`` object for ``paths``: the sweep, int8, and latent distances."""
+    cps = corpus_blocks(tok, paths, max_blocks=max_blocks, seed=seed)
+    latents = tok.encode_bytes(codec.codepoints_to_bytes(cps))
+    result = sweep(tok, latents, cps, draws=draws, seed=seed)
+    result["model"] = tok.name
+    result["blocks"] = len(cps)
+    result["distance"] = {"spearman_l2_vs_edit": distance_correlation(latents, cps, seed=seed)}
+    probe = max(range(min(len(cps), 2000)), key=lambda i: len(set(cps[i].tolist())))  # a varied block
+    result["distance"]["neighbours"] = {
+        "block": codec.from_codepoints(cps[probe]),
+        "nearest": neighbours(latents, cps, probe),
+    }
+    return result

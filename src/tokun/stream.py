@@ -185,11 +185,11 @@ def _row_reader(path: str, fh, shape: tuple[int, ...]):
     """``read(start, stop)`` -> rows of the latents tensor. float32 tensors are read with plain file reads
     at their offset (memory stays one chunk, where a memory map would keep every page read in RSS);
     other dtypes through safetensors' slices."""
-    sliced = fh.get_slice(LATENTS)
     with open(path, "rb") as f:
         header_len = int.from_bytes(f.read(8), "little")
         entry = json.loads(f.read(header_len)).get(LATENTS, {})
     if entry.get("dtype") != "F32" or len(shape) != 2:
+        sliced = fh.get_slice(LATENTS)
         return lambda start, stop: sliced[start:stop]
     base = 8 + header_len + int(entry["data_offsets"][0])
     width = shape[1]

@@ -50,7 +50,7 @@ class Tokenizer:
 
     @property
     def decoder(self) -> torch.nn.Module:
-        """The decoder used for inference, in ``decode_dtype`` (bfloat16: 1.76x faster on AVX-512 CPUs, scripts/precision_bench.py)."""
+        """The decoder used for inference, in ``decode_dtype`` (bfloat16 pays for wide models: docs/RESULTS.md)."""
         if self._decoder is None:
             same = self.decode_dtype == next(self.model.parameters()).dtype
             self._decoder = self.model.decoder if same else copy.deepcopy(self.model.decoder).to(self.decode_dtype)

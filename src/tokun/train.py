@@ -165,10 +165,9 @@ def train(
         seed=cfg.seed,
         rank=ranks.rank,
     )
-    noisy = None
+    noisy = None  # indices of the sources whose rows get latent noise (None: every row)
     if cfg.noise_on:
-        names = [n.strip().lower() for n in sampler.sources()]
-        noisy = np.array([i for i, n in enumerate(names) if n in {s.strip().lower() for s in cfg.noise_on}])
+        noisy = np.array([i for i, name in enumerate(sampler.sources()) if name in cfg.noise_on])
     evaluator = Evaluator(cfg) if ranks.main else None
     stop = _Stop()
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
