@@ -2,9 +2,9 @@
 
     python scripts/study.py --steps 2000 --out runs/study          # hours on a 2-core CPU; not in CI
 
-Same steps, batch, data (the shipped model's mixture, with text-like ``local`` blocks), seed and
-learning rate for every configuration; one extra row trains 4x4x4 on uniform planes 0-3 alone,
-the original's data. Writes
+Same steps, batch, data (uniform random codepoints of planes 0-3, the original's data), seed and
+learning rate for every configuration; the last row adds the per-level loss (``--level-loss``) to
+4x4x4, the fix for its plateau. Writes
 ``OUT/study.json`` (parameters, training time, accuracy on planes0-3, assigned and the corpora)
 and ``docs/study.png`` (character accuracy on planes0-3 against steps). Finished configurations
 are skipped when the command is rerun, so it can be interrupted and continued.
@@ -27,8 +27,6 @@ from tokun.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 
-DATA = ("planes0-3", "assigned", "plane0", "0-0x800", "local", "local")  # the shipped model's mixture
-
 CONFIGS: dict[str, ModelConfig] = {
     "4x16": preset("4x16"),
     "16x4": preset("16x4"),
@@ -41,8 +39,9 @@ CONFIGS: dict[str, ModelConfig] = {
     "4x16 silu": dataclasses.replace(preset("4x16"), activation="silu"),
     "4x16 tanh": dataclasses.replace(preset("4x16"), activation="tanh"),
     "4x16 embed 64": dataclasses.replace(preset("4x16"), embed_dim=64),
-    "4x4x4 planes0-3 only": preset("4x4x4"),  # the original's data: uniform codepoints alone
+    "4x4x4 level loss": preset("4x4x4"),
 }
+LEVEL_LOSS = {"4x4x4 level loss": 0.3}  # rows trained with the per-level loss, and its weight
 
 
 def main() -> None:
@@ -69,6 +68,7 @@ def main() -> None:
         cfg = TrainConfig(
             model=model_cfg,
             random=("planes0-3",),
+            level_loss=LEVEL_LOSS.get(name, 0.0),
             steps=args.steps,
             batch_size=args.batch_size,
             lr=args.lr,

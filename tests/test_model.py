@@ -104,3 +104,19 @@ def test_centred_latents_ignore_a_common_shift() -> None:
     assert torch.allclose(model.decode(z + shift), model.decode(z), atol=1e-5)
     plain = AutoEncoder(ModelConfig(token_dim=(4, 2), embed_dim=8, latent_dim=16)).eval()
     assert not torch.allclose(plain.decode(z + shift), plain.decode(z), atol=1e-3)
+
+
+def test_shortcuts_decode_each_intermediate_level() -> None:
+    cfg = ModelConfig(token_dim=(4, 4, 4), embed_dim=8, hidden_dim=12, latent_dim=20)
+    model = AutoEncoder(cfg).eval()
+    x = torch.randint(0, 256, (3, cfg.block_bytes))
+    logits, below = model(x, shortcuts=True)
+    assert torch.equal(logits, model(x))
+    assert [b.shape for b in below] == [(3, 64, 256), (3, 64, 256)]
+    # level 2 (4-character vectors) enters the decoder's last two blocks, as the top tokenize block sees it
+    mid = model.encoder.levels(x)[1]  # (3, 4, 12)
+    assert mid.shape == (3, 4, 12)
+    by_hand = model.decoder.head(model.decoder.blocks[2](model.decoder.blocks[1](model.encoder.blocks[2].norm(mid))))
+    torch.testing.assert_close(below[1], by_hand)
+    # the top level is the latent itself
+    torch.testing.assert_close(model.decoder.from_level(model.encode(x).unsqueeze(1), 3), logits)

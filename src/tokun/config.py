@@ -121,6 +121,10 @@ class TrainConfig:
     noise_on: the row sources that get that noise (random spec names such as ``local``, or ``text``);
         empty: every row. Sigma is then the spread of those rows' latents, as ``tokun noise`` measures it.
     noise_ramp: steps over which the noise rises linearly from 0 to ``latent_noise`` (0: from the start).
+    level_loss: weight of the per-level shortcut losses: the decoder's lower blocks also decode every
+        intermediate level of the encoder (for ``4x4x4``: the characters and the 4-character vectors), and
+        those cross-entropies, times this weight, join the loss. Deep hierarchies need it to leave the
+        initial plateau where every byte is predicted from its marginal (see docs/RESULTS.md); 0: off.
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -131,6 +135,7 @@ class TrainConfig:
     latent_noise: float = 0.0
     noise_on: tuple[str, ...] = ()
     noise_ramp: int = 0
+    level_loss: float = 0.0
     steps: int = 3000
     batch_size: int = 128
     lr: float = 2e-3
@@ -164,6 +169,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.latent_noise < 0:
             raise ConfigError(f"latent_noise must be non-negative, got {self.latent_noise}")
+        if self.level_loss < 0:
+            raise ConfigError(f"level_loss must be non-negative, got {self.level_loss}")
         if self.lr <= 0 or self.warmup_steps < 0 or self.grad_clip <= 0 or self.weight_decay < 0:
             raise ConfigError("lr and grad_clip must be positive, warmup_steps and weight_decay non-negative")
         if not self.random and not self.texts:

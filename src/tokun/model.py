@@ -102,13 +102,21 @@ class Encoder(nn.Module):
         )
 
     def forward(self, data: torch.Tensor) -> torch.Tensor:
+        return self.levels(data)[-1]
+
+    def levels(self, data: torch.Tensor) -> list[torch.Tensor]:
+        """The output of every tokenize block: ``(B, T/G1, D1)``, ``(B, T/G1/G2, D2)``, ..., and last
+        the ``(..., L)`` latents, as :meth:`forward` returns them."""
         lead = data.shape[:-1]
         x = self.embed(data.reshape(-1, data.shape[-1]).long())  # (B, T, E)
+        out = []
         for block in self.blocks:
             x = block(x)  # (B, T/G, D)
+            out.append(x)
         if self.cfg.center_latent:
             x = x - x.mean(-1, keepdim=True)
-        return x.view(*lead, self.cfg.latent_dim)  # (..., L)
+        out[-1] = x.view(*lead, self.cfg.latent_dim)  # (..., L)
+        return out
 
 
 class Decoder(nn.Module):
@@ -128,9 +136,14 @@ class Decoder(nn.Module):
         x = latents.reshape(-1, 1, latents.shape[-1])  # (B, 1, L)
         if self.cfg.center_latent:
             x = x - x.mean(-1, keepdim=True)  # blind to a shift common to every dimension
-        for block in self.blocks:
+        return self.from_level(x, len(self.blocks)).view(*lead, self.cfg.block_bytes, BYTE_VALUES)  # (..., T, 256)
+
+    def from_level(self, x: torch.Tensor, level: int) -> torch.Tensor:
+        """Byte logits ``(B, T, 256)`` of ``(B, S, D)`` vectors of hierarchy ``level`` (0: bytes, 1: characters
+        for ``4x...`` models, ``len(token_dim)``: latents), through the detokenize blocks below it."""
+        for block in self.blocks[len(self.blocks) - level :]:
             x = block(x)  # (B, S*G, D)
-        return self.head(x).view(*lead, self.cfg.block_bytes, BYTE_VALUES)  # (..., T, 256)
+        return self.head(x)  # (B, T, 256)
 
 
 class AutoEncoder(nn.Module):
@@ -143,18 +156,35 @@ class AutoEncoder(nn.Module):
         self.decoder = Decoder(cfg)
 
     def forward(
-        self, data: torch.Tensor, *, noise: float = 0.0, noise_rows: torch.Tensor | None = None
-    ) -> torch.Tensor:
+        self,
+        data: torch.Tensor,
+        *,
+        noise: float = 0.0,
+        noise_rows: torch.Tensor | None = None,
+        shortcuts: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """Byte logits of ``(B, T)`` ``data``; ``noise`` > 0 adds isotropic Gaussian noise of ``noise * sigma``
         to the latents first (sigma: the latents' spread, sqrt of the mean per-dimension variance).
 
         ``noise_rows``: ``(B,)`` bool, only these rows get noise and sigma is their spread (the others
         are decoded clean), e.g. text-like blocks that must be robust next to random ones that must be exact.
+
+        ``shortcuts``: also return the byte logits of each intermediate level of the encoder decoded by the
+        decoder's blocks below that level (a list of ``(B, T, 256)``, lowest level first), for the
+        per-level loss that gets deep hierarchies off their initial plateau (``TrainConfig.level_loss``).
+        Each level enters as the next tokenize block sees it (after its LayerNorm).
         """
-        latents = self.encoder(data)  # (B, L)
+        levels = self.encoder.levels(data)  # [(B, T/G1, D1), ..., (B, L)]
+        latents = levels[-1]
         if noise > 0:
             latents = add_noise(latents, noise, rows=noise_rows)
-        return self.decoder(latents)  # (B, T, 256)
+        logits = self.decoder(latents)  # (B, T, 256)
+        if not shortcuts:
+            return logits
+        below = [
+            self.decoder.from_level(self.encoder.blocks[i + 1].norm(x), i + 1) for i, x in enumerate(levels[:-1])
+        ]
+        return logits, below
 
     def encode(self, data: torch.Tensor) -> torch.Tensor:
         return self.encoder(data)

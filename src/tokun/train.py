@@ -185,8 +185,15 @@ def train(
             noise_rows = None
             if noisy is not None:
                 noise_rows = torch.from_numpy(np.isin(source, noisy)).to(dev)  # (B,)
-            logits = net(x, noise=noise_at(step, cfg), noise_rows=noise_rows)  # (B, T, 256)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x.reshape(-1).long())
+            target = x.reshape(-1).long()  # (B*T,)
+            if cfg.level_loss > 0 and len(cfg.model.token_dim) > 1:
+                logits, below = net(x, noise=noise_at(step, cfg), noise_rows=noise_rows, shortcuts=True)
+                loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target)
+                for level_logits in below:  # each (B, T, 256)
+                    loss = loss + cfg.level_loss * F.cross_entropy(level_logits.reshape(-1, 256), target)
+            else:
+                logits = net(x, noise=noise_at(step, cfg), noise_rows=noise_rows)  # (B, T, 256)
+                loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -340,6 +347,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="only rows from these sources get the noise (spec names like local, or text; default: all rows)",
     )
     p.add_argument("--noise-ramp", type=int, default=d.noise_ramp, help="steps for the noise to rise from 0")
+    p.add_argument(
+        "--level-loss",
+        type=float,
+        default=d.level_loss,
+        help="weight of the per-level shortcut losses that get deep hierarchies (4x4x4) off their plateau "
+        "(default 0: off)",
+    )
     p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="blocks per step per rank")
     p.add_argument("--lr", type=float, default=d.lr)
@@ -392,6 +406,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         latent_noise=args.latent_noise,
         noise_on=tuple(args.noise_on),
         noise_ramp=args.noise_ramp,
+        level_loss=args.level_loss,
         steps=args.steps,
         batch_size=args.batch_size,
         lr=args.lr,
