@@ -1,10 +1,14 @@
-"""The initial plateau of a two-level autoencoder, on a tiny model: what lets training leave it.
+"""The initial plateau of hierarchical autoencoders, on tiny models: what lets training leave it.
 
     python scripts/plateau.py
 
 A [4, 4] model (embedding 16, latent 32) on codepoints 0-255, 300 AdamW steps, seed 0: the
 baseline predicts each byte's marginal distribution (loss ~1.39, character accuracy ~0). Each row
 changes one thing; the loss every 100 steps and the final character accuracy are printed.
+
+Then a [4, 4, 4] model (embedding 16, hidden 32, latent 64, SiLU, batch 128, 600 steps), where
+none of those changes helps enough: only the per-level loss (``--level-loss``, the decoder's lower
+blocks also decode the encoder's intermediate levels) leaves the plateau.
 """
 
 from __future__ import annotations
@@ -17,25 +21,41 @@ from tokun.config import ModelConfig
 from tokun.data import BlockSampler
 from tokun.model import AutoEncoder, byte_metrics
 
+TWO_LEVELS = {"token_dim": (4, 4), "embed_dim": 16, "latent_dim": 32}
+THREE_LEVELS = {"token_dim": (4, 4, 4), "embed_dim": 16, "hidden_dim": 32, "latent_dim": 64, "activation": "silu"}
 
-def run(label: str, *, lr: float = 3e-3, batch: int = 64, patch=None, **cfg) -> None:
+
+def run(
+    label: str,
+    *,
+    lr: float = 3e-3,
+    batch: int = 64,
+    steps: int = 300,
+    level_loss: float = 0.0,
+    patch=None,
+    base: dict = TWO_LEVELS,
+    **cfg,
+) -> None:
     torch.manual_seed(0)
-    config = ModelConfig(**({"token_dim": (4, 4), "embed_dim": 16, "latent_dim": 32} | cfg))
+    config = ModelConfig(**(base | cfg))
     model = AutoEncoder(config)
     if patch:
         patch(model)
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     sampler = BlockSampler(block_chars=config.block_chars, random=("0-0x100",))
     losses = []
-    for step in range(300):
+    for step in range(steps):
         x = torch.from_numpy(sampler.bytes(step, batch))
-        logits = model(x)
-        loss = F.cross_entropy(logits.reshape(-1, 256), x.reshape(-1).long())
+        target = x.reshape(-1).long()
+        logits, below = model(x, shortcuts=True)
+        loss = F.cross_entropy(logits.reshape(-1, 256), target)
+        if level_loss:
+            loss = loss + level_loss * sum(F.cross_entropy(b.reshape(-1, 256), target) for b in below)
         opt.zero_grad()
         loss.backward()
         opt.step()
         if step % 100 == 99:
-            losses.append(round(loss.item(), 3))
+            losses.append(round(F.cross_entropy(logits.reshape(-1, 256), target).item(), 3))
     print(f"{label:28} loss {losses}  char accuracy {byte_metrics(logits, x)['char_accuracy']:.3f}", flush=True)
 
 
@@ -49,6 +69,13 @@ def no_decoder_norm(model: AutoEncoder) -> None:
         block.norm = nn.Identity()
 
 
+def orthogonal_init(model: AutoEncoder) -> None:
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            nn.init.orthogonal_(module.weight)
+            nn.init.zeros_(module.bias)
+
+
 def main() -> None:
     torch.set_num_threads(1)
     run("baseline")
@@ -60,6 +87,14 @@ def main() -> None:
     run("batch 512", batch=512)
     run("hidden 64 (wider middle)", hidden_dim=64)
     run("latent 64", latent_dim=64)
+    print("three levels [4, 4, 4], batch 128, 600 steps:")
+    deep = {"base": THREE_LEVELS, "batch": 128, "steps": 600}
+    run("baseline", **deep)
+    run("orthogonal init", patch=orthogonal_init, **deep)
+    run("hidden 64 (wider middle)", hidden_dim=64, **deep)
+    run("lr 1e-2", lr=1e-2, **deep)
+    run("level loss 0.3", level_loss=0.3, **deep)
+    run("level loss 1.0", level_loss=1.0, **deep)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from tokun.config import PRESETS, ModelConfig
-from tokun.model import AutoEncoder, Decoder, Encoder, byte_metrics, count_parameters
+from tokun.model import AutoEncoder, Decoder, Encoder, byte_metrics, count_parameters, drop_dimensions
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -92,6 +92,16 @@ def test_noise_only_on_the_chosen_rows(tiny_cfg: ModelConfig) -> None:
     assert torch.equal(noisy[~rows], clean[~rows])
     assert not torch.allclose(noisy[rows], clean[rows])
     assert not torch.allclose(model(x, noise=0.5)[~rows], clean[~rows])  # without rows: every row
+
+
+def test_latent_dropout_zeroes_dimensions_of_the_chosen_rows() -> None:
+    z = torch.randn(400, 64)
+    rows = torch.arange(400) % 2 == 0
+    dropped = drop_dimensions(z, 0.25, rows=rows)
+    assert torch.equal(dropped[~rows], z[~rows])
+    zeroed = dropped[rows] == 0
+    assert 0.2 < zeroed.float().mean().item() < 0.3
+    torch.testing.assert_close(dropped[rows][~zeroed], z[rows][~zeroed] / 0.75)
 
 
 def test_centred_latents_ignore_a_common_shift() -> None:

@@ -74,6 +74,17 @@ def test_level_loss_gets_4x4x4_off_its_plateau(tmp_path: Path) -> None:
         TrainConfig(level_loss=-1.0)
 
 
+def test_training_with_latent_dropout(tmp_path: Path) -> None:
+    cfg = tiny_train(
+        texts=(str(FIXTURE),), text_ratio=0.5, latent_dropout=0.1, noise_on=("text",), steps=200, batch_size=64
+    )
+    result = train(cfg, tmp_path, progress=False)
+    assert result["0-0x100"]["byte_accuracy"] > 0.8
+    assert json.loads((tmp_path / "train_config.json").read_text())["latent_dropout"] == 0.1
+    with pytest.raises(ConfigError, match="latent_dropout"):
+        TrainConfig(latent_dropout=1.0)
+
+
 def test_training_with_noise_on_text_rows(tmp_path: Path) -> None:
     cfg = tiny_train(texts=(str(FIXTURE),), text_ratio=0.5, latent_noise=0.3, noise_on=("text",), noise_ramp=20)
     result = train(cfg, tmp_path, progress=False)

@@ -161,6 +161,7 @@ class AutoEncoder(nn.Module):
         *,
         noise: float = 0.0,
         noise_rows: torch.Tensor | None = None,
+        dropout: float = 0.0,
         shortcuts: bool = False,
     ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """Byte logits of ``(B, T)`` ``data``; ``noise`` > 0 adds isotropic Gaussian noise of ``noise * sigma``
@@ -168,6 +169,9 @@ class AutoEncoder(nn.Module):
 
         ``noise_rows``: ``(B,)`` bool, only these rows get noise and sigma is their spread (the others
         are decoded clean), e.g. text-like blocks that must be robust next to random ones that must be exact.
+
+        ``dropout``: latent dropout, each latent dimension zeroed with this probability (the rest scaled by
+        ``1 / (1 - dropout)``), on the ``noise_rows`` only when given.
 
         ``shortcuts``: also return the byte logits of each intermediate level of the encoder decoded by the
         decoder's blocks below that level (a list of ``(B, T, 256)``, lowest level first), for the
@@ -178,12 +182,12 @@ class AutoEncoder(nn.Module):
         latents = levels[-1]
         if noise > 0:
             latents = add_noise(latents, noise, rows=noise_rows)
+        if dropout > 0:
+            latents = drop_dimensions(latents, dropout, rows=noise_rows)
         logits = self.decoder(latents)  # (B, T, 256)
         if not shortcuts:
             return logits
-        below = [
-            self.decoder.from_level(self.encoder.blocks[i + 1].norm(x), i + 1) for i, x in enumerate(levels[:-1])
-        ]
+        below = [self.decoder.from_level(self.encoder.blocks[i + 1].norm(x), i + 1) for i, x in enumerate(levels[:-1])]
         return logits, below
 
     def encode(self, data: torch.Tensor) -> torch.Tensor:
@@ -208,6 +212,15 @@ def add_noise(latents: torch.Tensor, k: float, *, rows: torch.Tensor | None = No
         return latents
     mask = rows.to(latents.dtype).unsqueeze(-1)  # (B, 1)
     return latents + k * latent_sigma(latents[rows].detach()) * mask * torch.randn_like(latents)
+
+
+def drop_dimensions(latents: torch.Tensor, p: float, *, rows: torch.Tensor | None = None) -> torch.Tensor:
+    """``(B, L)`` latents with each dimension zeroed with probability ``p`` and the others scaled by
+    ``1 / (1 - p)``; ``rows``: ``(B,)`` bool, only these rows are touched."""
+    keep = (torch.rand_like(latents) >= p).to(latents.dtype) / (1 - p)  # (B, L)
+    if rows is not None:
+        keep = torch.where(rows.unsqueeze(-1), keep, torch.ones_like(keep))
+    return latents * keep
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -186,14 +186,18 @@ def train(
             if noisy is not None:
                 noise_rows = torch.from_numpy(np.isin(source, noisy)).to(dev)  # (B,)
             target = x.reshape(-1).long()  # (B*T,)
-            if cfg.level_loss > 0 and len(cfg.model.token_dim) > 1:
-                logits, below = net(x, noise=noise_at(step, cfg), noise_rows=noise_rows, shortcuts=True)
-                loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target)
-                for level_logits in below:  # each (B, T, 256)
-                    loss = loss + cfg.level_loss * F.cross_entropy(level_logits.reshape(-1, 256), target)
-            else:
-                logits = net(x, noise=noise_at(step, cfg), noise_rows=noise_rows)  # (B, T, 256)
-                loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target)
+            shortcuts = cfg.level_loss > 0 and len(cfg.model.token_dim) > 1
+            outputs = net(
+                x,
+                noise=noise_at(step, cfg),
+                noise_rows=noise_rows,
+                dropout=cfg.latent_dropout,
+                shortcuts=shortcuts,
+            )
+            logits, below = outputs if shortcuts else (outputs, [])  # (B, T, 256), [(B, T, 256) per lower level]
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target)
+            for level_logits in below:
+                loss = loss + cfg.level_loss * F.cross_entropy(level_logits.reshape(-1, 256), target)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -340,11 +344,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="train with Gaussian noise of this many sigmas on the latents (default 0)",
     )
     p.add_argument(
+        "--latent-dropout",
+        type=float,
+        default=d.latent_dropout,
+        help="zero each latent dimension with this probability during training (default 0)",
+    )
+    p.add_argument(
         "--noise-on",
         nargs="*",
         default=[],
         metavar="SOURCE",
-        help="only rows from these sources get the noise (spec names like local, or text; default: all rows)",
+        help="only rows from these sources get the noise and dropout (spec names like local, or text; "
+        "default: all rows)",
     )
     p.add_argument("--noise-ramp", type=int, default=d.noise_ramp, help="steps for the noise to rise from 0")
     p.add_argument(
@@ -404,6 +415,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         text_ratio=args.text_ratio,
         pad_ratio=args.pad_ratio,
         latent_noise=args.latent_noise,
+        latent_dropout=args.latent_dropout,
         noise_on=tuple(args.noise_on),
         noise_ramp=args.noise_ramp,
         level_loss=args.level_loss,
