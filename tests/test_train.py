@@ -66,12 +66,14 @@ def test_level_loss_gets_4x4x4_off_its_plateau(tmp_path: Path) -> None:
     """Three levels stay where every byte is predicted from its marginal; the per-level loss leaves it."""
     deep = ModelConfig(token_dim=(4, 4, 4), embed_dim=16, hidden_dim=32, latent_dim=64, activation="silu")
     kw = dict(model=deep, steps=300, batch_size=128, lr=3e-3, eval_every=300, eval_samples=2048, save_every=300)
-    plain = train(tiny_train(**kw), tmp_path / "plain", progress=False)["0-0x100"]
-    level = train(tiny_train(level_loss=0.3, **kw), tmp_path / "level", progress=False)["0-0x100"]
+    plain = train(tiny_train(level_loss=0.0, **kw), tmp_path / "plain", progress=False)["0-0x100"]
+    level = train(tiny_train(**kw), tmp_path / "level", progress=False)["0-0x100"]  # on by default at 3 levels
     assert plain["char_accuracy"] < 0.02  # 1/256: guessing the informative byte
     assert level["char_accuracy"] > 0.05
     with pytest.raises(ConfigError, match="level_loss"):
         TrainConfig(level_loss=-1.0)
+    assert TrainConfig(model=deep).level_loss == 0.3
+    assert TrainConfig(model=TINY).level_loss == 0.0
 
 
 def test_training_with_latent_dropout(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from .errors import ConfigError
 
 ACTIVATIONS = ("relu", "silu", "gelu", "tanh")
 BYTES_PER_CHAR = 4  # UTF-32-BE
+DEEP_LEVEL_LOSS = 0.3  # TrainConfig.level_loss by default for three levels or more
 
 T = TypeVar("T")
 
@@ -127,6 +128,7 @@ class TrainConfig:
         intermediate level of the encoder (for ``4x4x4``: the characters and the 4-character vectors), and
         those cross-entropies, times this weight, join the loss. Deep hierarchies need it to leave the
         initial plateau where every byte is predicted from its marginal (see docs/RESULTS.md); 0: off.
+        ``None`` (the default) becomes 0.3 for hierarchies of three levels or more, 0 otherwise.
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -138,7 +140,7 @@ class TrainConfig:
     latent_dropout: float = 0.0
     noise_on: tuple[str, ...] = ()
     noise_ramp: int = 0
-    level_loss: float = 0.0
+    level_loss: float | None = None
     steps: int = 3000
     batch_size: int = 128
     lr: float = 2e-3
@@ -155,6 +157,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if isinstance(self.model, dict):
             object.__setattr__(self, "model", ModelConfig.from_dict(self.model))
+        if self.level_loss is None:
+            object.__setattr__(self, "level_loss", DEEP_LEVEL_LOSS if len(self.model.token_dim) >= 3 else 0.0)
         object.__setattr__(self, "random", tuple(self.random))
         object.__setattr__(self, "texts", tuple(str(t) for t in self.texts))
         object.__setattr__(self, "noise_on", tuple(s.strip().lower() for s in self.noise_on))

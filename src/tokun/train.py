@@ -165,6 +165,7 @@ def train(
         seed=cfg.seed,
         rank=ranks.rank,
     )
+    level_loss = cfg.level_loss or 0.0  # resolved by TrainConfig: never None here
     noisy = None  # indices of the sources whose rows get latent noise (None: every row)
     if cfg.noise_on:
         noisy = np.array([i for i, name in enumerate(sampler.sources()) if name in cfg.noise_on])
@@ -186,7 +187,7 @@ def train(
             if noisy is not None:
                 noise_rows = torch.from_numpy(np.isin(source, noisy)).to(dev)  # (B,)
             target = x.reshape(-1).long()  # (B*T,)
-            shortcuts = cfg.level_loss > 0 and len(cfg.model.token_dim) > 1
+            shortcuts = level_loss > 0 and len(cfg.model.token_dim) > 1
             outputs = net(
                 x,
                 noise=noise_at(step, cfg),
@@ -197,7 +198,7 @@ def train(
             logits, below = outputs if shortcuts else (outputs, [])  # (B, T, 256), [(B, T, 256) per lower level]
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target)
             for level_logits in below:
-                loss = loss + cfg.level_loss * F.cross_entropy(level_logits.reshape(-1, 256), target)
+                loss = loss + level_loss * F.cross_entropy(level_logits.reshape(-1, 256), target)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -361,9 +362,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--level-loss",
         type=float,
-        default=d.level_loss,
+        default=None,
         help="weight of the per-level shortcut losses that get deep hierarchies (4x4x4) off their plateau "
-        "(default 0: off)",
+        "(default: 0.3 for three levels or more, else 0)",
     )
     p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="blocks per step per rank")
