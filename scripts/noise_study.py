@@ -15,6 +15,7 @@ plus 30 % real text from the training lines of the corpora (every 10th line held
     text+local 0.3 centred    the same with zero-sum latents (a decoder blind to common shifts)
     text+local dropout 0.2 centred        latent dropout instead of noise (each dimension zeroed w.p. 0.2)
     text+local 0.3 dropout 0.1 centred    both
+    text+local 0.3 centred distance 0.5   noise, plus a term that makes latent distances follow edit distances
 
 Each row is then measured on the held-out lines with ``tokun noise``'s measures (k*, the sweep,
 int8, Spearman) and at k = 0 on random planes 0-3. Finished rows are skipped when rerun; ``--only``
@@ -51,6 +52,12 @@ ROWS: dict[str, dict] = {
     "text+local 0.3": {"latent_noise": 0.3, "noise_on": ("text", "local")},
     "text+local 0.3 centred": {"latent_noise": 0.3, "noise_on": ("text", "local"), "center": True},
     "text+local dropout 0.2 centred": {"latent_dropout": 0.2, "noise_on": ("text", "local"), "center": True},
+    "text+local 0.3 centred distance 0.5": {
+        "latent_noise": 0.3,
+        "distance_loss": 0.5,
+        "noise_on": ("text", "local"),
+        "center": True,
+    },
     "text+local 0.3 dropout 0.1 centred": {
         "latent_noise": 0.3,
         "latent_dropout": 0.1,

@@ -47,7 +47,8 @@ def run(
     for step in range(steps):
         x = torch.from_numpy(sampler.bytes(step, batch))
         target = x.reshape(-1).long()
-        logits, below = model(x, shortcuts=True)
+        out = model(x, shortcuts=True, details=True)
+        logits, below = out.logits, out.below
         loss = F.cross_entropy(logits.reshape(-1, 256), target)
         if level_loss:
             loss = loss + level_loss * sum(F.cross_entropy(b.reshape(-1, 256), target) for b in below)

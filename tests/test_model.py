@@ -120,8 +120,11 @@ def test_shortcuts_decode_each_intermediate_level() -> None:
     cfg = ModelConfig(token_dim=(4, 4, 4), embed_dim=8, hidden_dim=12, latent_dim=20)
     model = AutoEncoder(cfg).eval()
     x = torch.randint(0, 256, (3, cfg.block_bytes))
-    logits, below = model(x, shortcuts=True)
+    out = model(x, shortcuts=True, details=True)
+    logits, below = out.logits, out.below
     assert torch.equal(logits, model(x))
+    assert torch.equal(out.latents, model.encode(x))
+    assert model(x, details=True).below == []
     assert [b.shape for b in below] == [(3, 64, 256), (3, 64, 256)]
     # level 2 (4-character vectors) enters the decoder's last two blocks, as the top tokenize block sees it
     mid = model.encoder.levels(x)[1]  # (3, 4, 12)

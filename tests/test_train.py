@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -11,7 +12,7 @@ from tokun import checkpoint
 from tokun.config import ModelConfig, TrainConfig
 from tokun.errors import CheckpointError, ConfigError
 from tokun.model import AutoEncoder
-from tokun.train import lr_at, noise_at, train
+from tokun.train import distance_loss, lr_at, noise_at, train
 
 from .conftest import FIXTURE, ROOT
 
@@ -300,3 +301,21 @@ def test_ddp_rank_death_ends_the_run(tmp_path: Path) -> None:
             proc.kill()
     assert proc.returncode != 0
     assert all(not Path(f"/proc/{pid}").exists() for pid in pids.values())
+
+
+def test_distance_loss_is_zero_when_distances_follow_edits_and_trains() -> None:
+    chars = np.array([[1, 1, 1, 1], [2, 1, 1, 1], [2, 2, 1, 1], [2, 2, 2, 1]])  # edit distance |i - j|
+    # latents on a line whose pairwise distances are 3x the edit distances: no loss
+    z = torch.tensor([[0.0, 1.0], [3.0, 1.0], [6.0, 1.0], [9.0, 1.0]])
+    assert float(distance_loss(z, chars)) == pytest.approx(0.0, abs=1e-5)
+    # unrelated latents: positive loss with a gradient
+    z = torch.randn(4, 8, requires_grad=True)
+    loss = distance_loss(z, chars)
+    loss.backward()
+    assert 0 < loss.item() <= 2 and z.grad is not None and z.grad.abs().sum() > 0
+
+
+def test_training_with_distance_loss(tmp_path: Path) -> None:
+    cfg = tiny_train(texts=(str(FIXTURE),), text_ratio=0.5, distance_loss=0.5, noise_on=("text",), steps=40)
+    train(cfg, tmp_path, progress=False)
+    assert json.loads((tmp_path / "train_config.json").read_text())["distance_loss"] == 0.5

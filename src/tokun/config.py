@@ -121,7 +121,9 @@ class TrainConfig:
         during training, so that the decoder forgives imprecise latents (0: none).
     latent_dropout: probability that each latent dimension is zeroed during training (latent dropout, as
         in CALM), so that the decoder spreads each block over many dimensions (0: none).
-    noise_on: the row sources that get that noise and dropout (random spec names such as ``local``, or ``text``);
+    distance_loss: weight of a term that makes the latents' L2 distances follow the characters' edit
+        distances: 1 - Pearson correlation of the two over the pairs of ``noise_on`` rows in a batch (0: off).
+    noise_on: the row sources that get that noise, dropout and distance term (random spec names such as ``local``, or ``text``);
         empty: every row. Sigma is then the spread of those rows' latents, as ``tokun noise`` measures it.
     noise_ramp: steps over which the noise rises linearly from 0 to ``latent_noise`` (0: from the start).
     level_loss: weight of the per-level shortcut losses: the decoder's lower blocks also decode every
@@ -138,6 +140,7 @@ class TrainConfig:
     pad_ratio: float = 0.1
     latent_noise: float = 0.0
     latent_dropout: float = 0.0
+    distance_loss: float = 0.0
     noise_on: tuple[str, ...] = ()
     noise_ramp: int = 0
     level_loss: float | None = None
@@ -178,6 +181,8 @@ class TrainConfig:
             raise ConfigError(f"latent_noise must be non-negative, got {self.latent_noise}")
         if not 0.0 <= self.latent_dropout < 1.0:
             raise ConfigError(f"latent_dropout must be in [0, 1), got {self.latent_dropout}")
+        if self.distance_loss < 0:
+            raise ConfigError(f"distance_loss must be non-negative, got {self.distance_loss}")
         if self.level_loss < 0:
             raise ConfigError(f"level_loss must be non-negative, got {self.level_loss}")
         if self.lr <= 0 or self.warmup_steps < 0 or self.grad_clip <= 0 or self.weight_decay < 0:

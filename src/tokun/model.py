@@ -10,6 +10,8 @@ Encoder and Decoder are independent modules; the device always follows the input
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -146,6 +148,15 @@ class Decoder(nn.Module):
         return self.head(x)  # (B, T, 256)
 
 
+@dataclass
+class Outputs:
+    """What :meth:`AutoEncoder.forward` returns with ``details=True`` (for training losses)."""
+
+    logits: torch.Tensor  # (B, T, 256)
+    latents: torch.Tensor  # (B, L), before any noise or dropout
+    below: list[torch.Tensor]  # (B, T, 256) per intermediate level, lowest first (empty without shortcuts)
+
+
 class AutoEncoder(nn.Module):
     """Encoder + Decoder. ``forward`` maps bytes to byte logits; train with cross-entropy on the input."""
 
@@ -163,7 +174,8 @@ class AutoEncoder(nn.Module):
         noise_rows: torch.Tensor | None = None,
         dropout: float = 0.0,
         shortcuts: bool = False,
-    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        details: bool = False,
+    ) -> torch.Tensor | Outputs:
         """Byte logits of ``(B, T)`` ``data``; ``noise`` > 0 adds isotropic Gaussian noise of ``noise * sigma``
         to the latents first (sigma: the latents' spread, sqrt of the mean per-dimension variance).
 
@@ -173,9 +185,9 @@ class AutoEncoder(nn.Module):
         ``dropout``: latent dropout, each latent dimension zeroed with this probability (the rest scaled by
         ``1 / (1 - dropout)``), on the ``noise_rows`` only when given.
 
-        ``shortcuts``: also return the byte logits of each intermediate level of the encoder decoded by the
-        decoder's blocks below that level (a list of ``(B, T, 256)``, lowest level first), for the
-        per-level loss that gets deep hierarchies off their initial plateau (``TrainConfig.level_loss``).
+        ``details``: return :class:`Outputs` (logits, the clean latents, and with ``shortcuts`` the byte logits
+        of each intermediate level of the encoder decoded by the decoder's blocks below that level, for the
+        per-level loss that gets deep hierarchies off their initial plateau, ``TrainConfig.level_loss``).
         Each level enters as the next tokenize block sees it (after its LayerNorm).
         """
         levels = self.encoder.levels(data)  # [(B, T/G1, D1), ..., (B, L)]
@@ -185,10 +197,14 @@ class AutoEncoder(nn.Module):
         if dropout > 0:
             latents = drop_dimensions(latents, dropout, rows=noise_rows)
         logits = self.decoder(latents)  # (B, T, 256)
-        if not shortcuts:
+        if not details:
             return logits
-        below = [self.decoder.from_level(self.encoder.blocks[i + 1].norm(x), i + 1) for i, x in enumerate(levels[:-1])]
-        return logits, below
+        below = []
+        if shortcuts:
+            below = [
+                self.decoder.from_level(self.encoder.blocks[i + 1].norm(x), i + 1) for i, x in enumerate(levels[:-1])
+            ]
+        return Outputs(logits, levels[-1], below)
 
     def encode(self, data: torch.Tensor) -> torch.Tensor:
         return self.encoder(data)

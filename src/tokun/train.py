@@ -37,6 +37,7 @@ from .config import PRESETS, TrainConfig, preset
 from .data import BlockSampler, random_codepoints
 from .errors import CheckpointError
 from .model import AutoEncoder, byte_metrics
+from .noise import edit_distances
 
 
 def noise_at(step: int, cfg: TrainConfig) -> float:
@@ -53,6 +54,20 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
     cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
+
+
+def distance_loss(latents: torch.Tensor, chars: np.ndarray) -> torch.Tensor:
+    """1 - Pearson correlation, over every pair of rows, between the L2 distance of ``(n, L)`` latents and
+    the edit distance of their ``(n, C)`` characters: 0 when latent distances follow edit distances linearly."""
+    n = latents.shape[0]
+    if n < 3:
+        return latents.sum() * 0.0
+    i, j = torch.triu_indices(n, n, 1, device=latents.device)  # (P,) each
+    l2 = ((latents[i] - latents[j]).pow(2).sum(-1) + 1e-8).sqrt()  # (P,); eps: finite gradient at 0
+    pi, pj = i.cpu().numpy(), j.cpu().numpy()
+    edit = torch.from_numpy(edit_distances(chars[pi], chars[pj])).to(l2)  # (P,)
+    l2, edit = l2 - l2.mean(), edit - edit.mean()
+    return 1 - (l2 * edit).sum() / (l2.norm() * edit.norm() + 1e-8)
 
 
 @dataclasses.dataclass
@@ -187,18 +202,23 @@ def train(
             if noisy is not None:
                 noise_rows = torch.from_numpy(np.isin(source, noisy)).to(dev)  # (B,)
             target = x.reshape(-1).long()  # (B*T,)
-            shortcuts = level_loss > 0 and len(cfg.model.token_dim) > 1
             outputs = net(
                 x,
                 noise=noise_at(step, cfg),
                 noise_rows=noise_rows,
                 dropout=cfg.latent_dropout,
-                shortcuts=shortcuts,
+                shortcuts=level_loss > 0,
+                details=True,
             )
-            logits, below = outputs if shortcuts else (outputs, [])  # (B, T, 256), [(B, T, 256) per lower level]
+            logits = outputs.logits  # (B, T, 256)
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target)
-            for level_logits in below:
+            for level_logits in outputs.below:  # (B, T, 256) per intermediate level
                 loss = loss + level_loss * F.cross_entropy(level_logits.reshape(-1, 256), target)
+            if cfg.distance_loss > 0:
+                z, chars = outputs.latents, cps  # (B, L), (B, C)
+                if noise_rows is not None:
+                    z, chars = z[noise_rows], cps[noise_rows.cpu().numpy()]
+                loss = loss + cfg.distance_loss * distance_loss(z, chars)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -351,11 +371,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="zero each latent dimension with this probability during training (default 0)",
     )
     p.add_argument(
+        "--distance-loss",
+        type=float,
+        default=d.distance_loss,
+        help="weight of a term that makes latent distances follow edit distances (default 0)",
+    )
+    p.add_argument(
         "--noise-on",
         nargs="*",
         default=[],
         metavar="SOURCE",
-        help="only rows from these sources get the noise and dropout (spec names like local, or text; "
+        help="only rows from these sources get the noise, dropout and distance term (spec names like local, or text; "
         "default: all rows)",
     )
     p.add_argument("--noise-ramp", type=int, default=d.noise_ramp, help="steps for the noise to rise from 0")
@@ -417,6 +443,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         pad_ratio=args.pad_ratio,
         latent_noise=args.latent_noise,
         latent_dropout=args.latent_dropout,
+        distance_loss=args.distance_loss,
         noise_on=tuple(args.noise_on),
         noise_ramp=args.noise_ramp,
         level_loss=args.level_loss,
