@@ -16,6 +16,7 @@ plus 30 % real text from the training lines of the corpora (every 10th line held
     text+local dropout 0.2 centred        latent dropout instead of noise (each dimension zeroed w.p. 0.2)
     text+local 0.3 dropout 0.1 centred    both
     text+local 0.3 centred distance 0.5   noise, plus a term that makes latent distances follow edit distances
+    centred distance 0.5                  that term alone (on text + local rows), no noise
 
 Each row is then measured on the held-out lines with ``tokun noise``'s measures (k*, the sweep,
 int8, Spearman) and at k = 0 on random planes 0-3. Finished rows are skipped when rerun; ``--only``
@@ -58,6 +59,7 @@ ROWS: dict[str, dict] = {
         "noise_on": ("text", "local"),
         "center": True,
     },
+    "centred distance 0.5": {"distance_loss": 0.5, "noise_on": ("text", "local"), "center": True},
     "text+local 0.3 dropout 0.1 centred": {
         "latent_noise": 0.3,
         "latent_dropout": 0.1,

@@ -319,3 +319,27 @@ def test_training_with_distance_loss(tmp_path: Path) -> None:
     cfg = tiny_train(texts=(str(FIXTURE),), text_ratio=0.5, distance_loss=0.5, noise_on=("text",), steps=40)
     train(cfg, tmp_path, progress=False)
     assert json.loads((tmp_path / "train_config.json").read_text())["distance_loss"] == 0.5
+
+
+def test_init_fine_tunes_a_model_and_refuses_another_config(tmp_path: Path) -> None:
+    train(tiny_train(steps=30), tmp_path / "base", progress=False)
+    base = checkpoint.load_model(tmp_path / "base" / "model")
+    # zero steps of learning rate: the fine-tuned run starts from, and here keeps, the base weights
+    cfg = tiny_train(steps=1, lr=1e-12, warmup_steps=0, init=str(tmp_path / "base" / "model"))
+    train(cfg, tmp_path / "tuned", progress=False)
+    tuned = checkpoint.load_model(tmp_path / "tuned" / "model")
+    for name, value in base.state_dict().items():
+        torch.testing.assert_close(tuned.state_dict()[name], value, atol=1e-6, rtol=0)
+    other = ModelConfig(token_dim=(4,), embed_dim=8, latent_dim=32)
+    with pytest.raises(ConfigError, match="--init .* differs"):
+        train(tiny_train(model=other, init=str(tmp_path / "base" / "model")), tmp_path / "bad", progress=False)
+    assert not (tmp_path / "bad" / "model").exists()
+
+
+def test_cli_init_takes_the_models_config(tmp_path: Path) -> None:
+    from tokun.cli import build_parser
+    from tokun.train import config_from_args
+
+    args = build_parser().parse_args(["train", "--init", "4x16", "--steps", "5"])
+    cfg = config_from_args(args)
+    assert cfg.model == checkpoint.load_model("4x16").cfg and cfg.init == "4x16"

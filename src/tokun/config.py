@@ -126,6 +126,8 @@ class TrainConfig:
     noise_on: the row sources that get that noise, dropout and distance term (random spec names such as ``local``, or ``text``);
         empty: every row. Sigma is then the spread of those rows' latents, as ``tokun noise`` measures it.
     noise_ramp: steps over which the noise rises linearly from 0 to ``latent_noise`` (0: from the start).
+    init: start from the weights of this model (a shipped model's name or a model directory) instead of a
+        random initialisation, to fine-tune it; its configuration must be ``model``.
     level_loss: weight of the per-level shortcut losses: the decoder's lower blocks also decode every
         intermediate level of the encoder (for ``4x4x4``: the characters and the 4-character vectors), and
         those cross-entropies, times this weight, join the loss. Deep hierarchies need it to leave the
@@ -144,6 +146,7 @@ class TrainConfig:
     noise_on: tuple[str, ...] = ()
     noise_ramp: int = 0
     level_loss: float | None = None
+    init: str | None = None
     steps: int = 3000
     batch_size: int = 128
     lr: float = 2e-3

@@ -35,7 +35,7 @@ from . import checkpoint
 from .codec import codepoints_to_bytes
 from .config import PRESETS, TrainConfig, preset
 from .data import BlockSampler, random_codepoints
-from .errors import CheckpointError
+from .errors import CheckpointError, ConfigError
 from .model import AutoEncoder, byte_metrics
 from .noise import edit_distances
 
@@ -150,7 +150,10 @@ def train(
     out = Path(out_dir)
     ranks, dev = setup_distributed(device)
     torch.manual_seed(cfg.seed)  # same initial weights on every rank
-    model = AutoEncoder(cfg.model).to(dev)
+    model = AutoEncoder(cfg.model)
+    if cfg.init:
+        _initialise(model, cfg.init)
+    model = model.to(dev)
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "position" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "position" not in n)]
     optimizer = torch.optim.AdamW(
@@ -274,6 +277,15 @@ def train(
             signal.signal(s, handler)
 
 
+def _initialise(model: AutoEncoder, init: str) -> None:
+    """Copy the weights of model ``init`` (shipped name or directory) into ``model``, whose config must match."""
+    folder = checkpoint.resolve(init)
+    found = checkpoint.read_config(folder)
+    if found != model.cfg:
+        raise ConfigError(f"--init {init}: its config {found.to_dict()} differs from the run's {model.cfg.to_dict()}")
+    checkpoint.load_weights_into(model, checkpoint.read_weights(folder / checkpoint.WEIGHTS), source=folder)
+
+
 def _summary(step: int, result: dict[str, dict[str, float]]) -> str:
     parts = [f"{name}: char {m['char_accuracy']:.5f} block {m['block_accuracy']:.4f}" for name, m in result.items()]
     return f"step {step}: " + " | ".join(parts)
@@ -392,6 +404,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="weight of the per-level shortcut losses that get deep hierarchies (4x4x4) off their plateau "
         "(default: 0.3 for three levels or more, else 0)",
     )
+    p.add_argument(
+        "--init",
+        metavar="MODEL",
+        help="fine-tune: start from this model's weights (shipped name or directory; its config is the run's)",
+    )
     p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="blocks per step per rank")
     p.add_argument("--lr", type=float, default=d.lr)
@@ -434,7 +451,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         }.items()
         if v is not None
     }
-    model = dataclasses.replace(preset(args.preset), **overrides)
+    base = checkpoint.read_config(checkpoint.resolve(args.init)) if args.init else preset(args.preset)
+    model = dataclasses.replace(base, **overrides)
     return TrainConfig(
         model=model,
         random=tuple(args.random),
@@ -447,6 +465,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         noise_on=tuple(args.noise_on),
         noise_ramp=args.noise_ramp,
         level_loss=args.level_loss,
+        init=args.init,
         steps=args.steps,
         batch_size=args.batch_size,
         lr=args.lr,
