@@ -114,9 +114,18 @@ def plot(summary: dict, path: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5))
-    for name, s in summary.items():
+    colours = plt.get_cmap("tab20").colors
+    for i, (name, s) in enumerate(summary.items()):
         steps, acc = zip(*s["curve"])
-        ax.plot(steps, acc, label=name, linestyle="--" if "4x16 " in name else "-")
+        fix = "level loss" in name  # the fixed 4x4x4: drawn thick in black
+        ax.plot(
+            steps,
+            acc,
+            label=name,
+            color="black" if fix else colours[(2 * i) % 20 + (i >= 10)],
+            linestyle="--" if "4x16 " in name else "-",
+            linewidth=2.5 if fix else 1.5,
+        )
     ax.set_xlabel("training step (batch 128 blocks)")
     ax.set_ylabel("character accuracy, random planes 0-3")
     ax.set_ylim(0, 1.01)
