@@ -45,27 +45,20 @@ ROOT = Path(__file__).resolve().parents[1]
 MODEL = ModelConfig(token_dim=(4, 16), embed_dim=64, hidden_dim=128, activation="silu")
 DATA = ("planes0-3", "assigned", "plane0", "0-0x800", "local")
 
+TEXT_LOCAL = {"noise_on": ("text", "local")}  # noise, dropout and distance term on these rows only
+CENTRED = TEXT_LOCAL | {"center": True}
+
 ROWS: dict[str, dict] = {
     "none": {},
     "all 0.5": {"latent_noise": 0.5},
     "local 0.5": {"latent_noise": 0.5, "noise_on": ("local",)},
     "text 0.5": {"latent_noise": 0.5, "noise_on": ("text",)},
-    "text+local 0.3": {"latent_noise": 0.3, "noise_on": ("text", "local")},
-    "text+local 0.3 centred": {"latent_noise": 0.3, "noise_on": ("text", "local"), "center": True},
-    "text+local dropout 0.2 centred": {"latent_dropout": 0.2, "noise_on": ("text", "local"), "center": True},
-    "text+local 0.3 centred distance 0.5": {
-        "latent_noise": 0.3,
-        "distance_loss": 0.5,
-        "noise_on": ("text", "local"),
-        "center": True,
-    },
-    "centred distance 0.5": {"distance_loss": 0.5, "noise_on": ("text", "local"), "center": True},
-    "text+local 0.3 dropout 0.1 centred": {
-        "latent_noise": 0.3,
-        "latent_dropout": 0.1,
-        "noise_on": ("text", "local"),
-        "center": True,
-    },
+    "text+local 0.3": TEXT_LOCAL | {"latent_noise": 0.3},
+    "text+local 0.3 centred": CENTRED | {"latent_noise": 0.3},
+    "text+local dropout 0.2 centred": CENTRED | {"latent_dropout": 0.2},
+    "text+local 0.3 dropout 0.1 centred": CENTRED | {"latent_noise": 0.3, "latent_dropout": 0.1},
+    "centred distance 0.5": CENTRED | {"distance_loss": 0.5},
+    "text+local 0.3 centred distance 0.5": CENTRED | {"latent_noise": 0.3, "distance_loss": 0.5},
 }
 
 
