@@ -94,7 +94,16 @@ def test_shipped_weights_stay_small_and_load() -> None:
 
     sizes = [p.stat().st_size for p in weights_root().glob("*/*")]
     assert 0 < sum(sizes) < 32 * 2**20
-    assert {"4x16", "4x16-robust"} <= set(tokun.shipped_models())
+    assert {"4x16", "4x16-robust", "4x4x8"} <= set(tokun.shipped_models())
+
+
+def test_4x4x8_puts_32_characters_in_each_vector() -> None:
+    tok = Tokenizer.load("4x4x8")
+    text = FIXTURE.read_text(encoding="utf-8")
+    latents = tok.encode(text)
+    assert (tok.block_chars, tok.latent_dim) == (32, 256)
+    assert latents.shape == (-(-len(text) // 32), 256)
+    assert tok.decode(latents, length=len(text)) == text
 
 
 def test_robust_model_trades_exactness_for_noise_tolerance() -> None:
