@@ -47,16 +47,15 @@ def run(
     for step in range(steps):
         x = torch.from_numpy(sampler.bytes(step, batch))
         target = x.reshape(-1).long()
-        out = model(x, shortcuts=True, details=True)
-        logits, below = out.logits, out.below
-        loss = F.cross_entropy(logits.reshape(-1, 256), target)
-        if level_loss:
-            loss = loss + level_loss * sum(F.cross_entropy(b.reshape(-1, 256), target) for b in below)
+        out = model(x, shortcuts=level_loss > 0, details=True)
+        logits = out.logits
+        main_loss = F.cross_entropy(logits.reshape(-1, 256), target)
+        loss = main_loss + level_loss * sum(F.cross_entropy(b.reshape(-1, 256), target) for b in out.below)
         opt.zero_grad()
         loss.backward()
         opt.step()
         if step % 100 == 99:
-            losses.append(round(F.cross_entropy(logits.reshape(-1, 256), target).item(), 3))
+            losses.append(round(main_loss.item(), 3))  # without the per-level terms
     print(f"{label:28} loss {losses}  char accuracy {byte_metrics(logits, x)['char_accuracy']:.3f}", flush=True)
 
 

@@ -123,8 +123,8 @@ class TrainConfig:
         in CALM), so that the decoder spreads each block over many dimensions (0: none).
     distance_loss: weight of a term that makes the latents' L2 distances follow the characters' edit
         distances: 1 - Pearson correlation of the two over the pairs of ``noise_on`` rows in a batch (0: off).
-    noise_on: the row sources that get that noise, dropout and distance term (random spec names such as ``local``, or ``text``);
-        empty: every row. Sigma is then the spread of those rows' latents, as ``tokun noise`` measures it.
+    noise_on: the row sources that get that noise, dropout and distance term (random spec names such as
+        ``local``, or ``text``); empty: every row. Sigma is then the spread of those rows' latents, as ``tokun noise`` measures it.
     noise_ramp: steps over which the noise rises linearly from 0 to ``latent_noise`` (0: from the start).
     init: start from the weights of this model (a shipped model's name or a model directory) instead of a
         random initialisation, to fine-tune it; its configuration must be ``model``.

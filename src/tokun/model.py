@@ -185,10 +185,11 @@ class AutoEncoder(nn.Module):
         ``dropout``: latent dropout, each latent dimension zeroed with this probability (the rest scaled by
         ``1 / (1 - dropout)``), on the ``noise_rows`` only when given.
 
-        ``details``: return :class:`Outputs` (logits, the clean latents, and with ``shortcuts`` the byte logits
-        of each intermediate level of the encoder decoded by the decoder's blocks below that level, for the
-        per-level loss that gets deep hierarchies off their initial plateau, ``TrainConfig.level_loss``).
-        Each level enters as the next tokenize block sees it (after its LayerNorm).
+        ``details``: return :class:`Outputs` (the logits and the clean latents). ``shortcuts`` (implies
+        ``details``): its ``below`` also holds the byte logits of each intermediate level of the encoder decoded
+        by the decoder's blocks below that level, for the per-level loss that gets deep hierarchies off their
+        initial plateau (``TrainConfig.level_loss``). Each level enters as the next tokenize block sees it
+        (after its LayerNorm).
         """
         levels = self.encoder.levels(data)  # [(B, T/G1, D1), ..., (B, L)]
         latents = levels[-1]
@@ -197,7 +198,7 @@ class AutoEncoder(nn.Module):
         if dropout > 0:
             latents = drop_dimensions(latents, dropout, rows=noise_rows)
         logits = self.decoder(latents)  # (B, T, 256)
-        if not details:
+        if not (details or shortcuts):
             return logits
         below = []
         if shortcuts:

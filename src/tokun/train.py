@@ -62,9 +62,9 @@ def distance_loss(latents: torch.Tensor, chars: np.ndarray) -> torch.Tensor:
     n = latents.shape[0]
     if n < 3:
         return latents.sum() * 0.0
-    i, j = torch.triu_indices(n, n, 1, device=latents.device)  # (P,) each
+    pi, pj = np.triu_indices(n, 1)  # (P,) each: every pair once
+    i, j = torch.from_numpy(pi).to(latents.device), torch.from_numpy(pj).to(latents.device)
     l2 = ((latents[i] - latents[j]).pow(2).sum(-1) + 1e-8).sqrt()  # (P,); eps: finite gradient at 0
-    pi, pj = i.cpu().numpy(), j.cpu().numpy()
     edit = torch.from_numpy(edit_distances(chars[pi], chars[pj])).to(l2)  # (P,)
     l2, edit = l2 - l2.mean(), edit - edit.mean()
     return 1 - (l2 * edit).sum() / (l2.norm() * edit.norm() + 1e-8)
@@ -279,11 +279,12 @@ def train(
 
 def _initialise(model: AutoEncoder, init: str) -> None:
     """Copy the weights of model ``init`` (shipped name or directory) into ``model``, whose config must match."""
-    folder = checkpoint.resolve(init)
-    found = checkpoint.read_config(folder)
-    if found != model.cfg:
-        raise ConfigError(f"--init {init}: its config {found.to_dict()} differs from the run's {model.cfg.to_dict()}")
-    checkpoint.load_weights_into(model, checkpoint.read_weights(folder / checkpoint.WEIGHTS), source=folder)
+    source = checkpoint.load_model(init)
+    if source.cfg != model.cfg:
+        raise ConfigError(
+            f"--init {init}: its config {source.cfg.to_dict()} differs from the run's {model.cfg.to_dict()}"
+        )
+    model.load_state_dict(source.state_dict())
 
 
 def _summary(step: int, result: dict[str, dict[str, float]]) -> str:
