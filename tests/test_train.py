@@ -315,6 +315,25 @@ def test_distance_loss_is_zero_when_distances_follow_edits_and_trains() -> None:
     assert 0 < loss.item() <= 2 and z.grad is not None and z.grad.abs().sum() > 0
 
 
+def test_distance_target_is_a_hinge() -> None:
+    chars = np.array([[1, 1, 1, 1], [2, 1, 1, 1], [2, 2, 1, 1], [2, 2, 2, 1]])  # edit distance |i - j|
+    torch.manual_seed(0)
+    z = torch.randn(4, 8, requires_grad=True)
+    r = 1 - float(distance_loss(z, chars))  # this batch's correlation
+    # a target the batch already reaches: no loss, no pull
+    met = distance_loss(z, chars, target=r - 0.05)
+    met.backward()
+    assert met.item() == 0 and float(z.grad.abs().sum()) == 0
+    # a target above it: the shortfall, with a gradient that raises the correlation
+    z.grad = None
+    short = distance_loss(z, chars, target=min(r + 0.1, 1.0))
+    short.backward()
+    assert short.item() == pytest.approx(min(r + 0.1, 1.0) - r, abs=1e-5)
+    with torch.no_grad():
+        stepped = z - 0.01 * z.grad
+    assert 1 - float(distance_loss(stepped, chars)) > r
+
+
 def test_training_with_distance_loss(tmp_path: Path) -> None:
     cfg = tiny_train(texts=(str(FIXTURE),), text_ratio=0.5, distance_loss=0.5, noise_on=("text",), steps=40)
     train(cfg, tmp_path, progress=False)

@@ -123,6 +123,9 @@ class TrainConfig:
         in CALM), so that the decoder spreads each block over many dimensions (0: none).
     distance_loss: weight of a term that makes the latents' L2 distances follow the characters' edit
         distances: 1 - Pearson correlation of the two over the pairs of ``noise_on`` rows in a batch (0: off).
+    distance_target: the distance term becomes ``max(0, distance_target - r)`` for that correlation r: a
+        hinge that stops pulling once a batch reaches it, leaving the rest of training to exactness
+        (1, the default: the plain ``1 - r``, which always pulls).
     noise_on: the row sources that get that noise, dropout and distance term (random spec names such as
         ``local``, or ``text``); empty: every row. Sigma is then the spread of those rows' latents, as ``tokun noise`` measures it.
     noise_ramp: steps over which the noise rises linearly from 0 to ``latent_noise`` (0: from the start).
@@ -143,6 +146,7 @@ class TrainConfig:
     latent_noise: float = 0.0
     latent_dropout: float = 0.0
     distance_loss: float = 0.0
+    distance_target: float = 1.0
     noise_on: tuple[str, ...] = ()
     noise_ramp: int = 0
     level_loss: float | None = None
@@ -186,6 +190,8 @@ class TrainConfig:
             raise ConfigError(f"latent_dropout must be in [0, 1), got {self.latent_dropout}")
         if self.distance_loss < 0:
             raise ConfigError(f"distance_loss must be non-negative, got {self.distance_loss}")
+        if not -1 < self.distance_target <= 1:
+            raise ConfigError(f"distance_target is a correlation in (-1, 1], got {self.distance_target}")
         if self.level_loss < 0:
             raise ConfigError(f"level_loss must be non-negative, got {self.level_loss}")
         if self.lr <= 0 or self.warmup_steps < 0 or self.grad_clip <= 0 or self.weight_decay < 0:

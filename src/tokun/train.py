@@ -56,9 +56,11 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
 
 
-def distance_loss(latents: torch.Tensor, chars: np.ndarray) -> torch.Tensor:
-    """1 - Pearson correlation, over every pair of rows, between the L2 distance of ``(n, L)`` latents and
-    the edit distance of their ``(n, C)`` characters: 0 when latent distances follow edit distances linearly."""
+def distance_loss(latents: torch.Tensor, chars: np.ndarray, target: float = 1.0) -> torch.Tensor:
+    """How far, over every pair of rows, the Pearson correlation between the L2 distance of ``(n, L)``
+    latents and the edit distance of their ``(n, C)`` characters falls short of ``target``:
+    ``max(0, target - r)``. With ``target`` 1 that is ``1 - r``, 0 when latent distances follow edit
+    distances linearly; below 1 it is a hinge that stops pulling once the batch reaches ``target``."""
     n = latents.shape[0]
     if n < 3:
         return latents.sum() * 0.0
@@ -67,7 +69,8 @@ def distance_loss(latents: torch.Tensor, chars: np.ndarray) -> torch.Tensor:
     l2 = ((latents[i] - latents[j]).pow(2).sum(-1) + 1e-8).sqrt()  # (P,); eps: finite gradient at 0
     edit = torch.from_numpy(edit_distances(chars[pi], chars[pj])).to(l2)  # (P,)
     l2, edit = l2 - l2.mean(), edit - edit.mean()
-    return 1 - (l2 * edit).sum() / (l2.norm() * edit.norm() + 1e-8)
+    r = (l2 * edit).sum() / (l2.norm() * edit.norm() + 1e-8)
+    return (target - r).clamp(min=0)
 
 
 @dataclasses.dataclass
@@ -221,7 +224,7 @@ def train(
                 z, chars = outputs.latents, cps  # (B, L), (B, C)
                 if noise_rows is not None:
                     z, chars = z[noise_rows], cps[noise_rows.cpu().numpy()]
-                loss = loss + cfg.distance_loss * distance_loss(z, chars)
+                loss = loss + cfg.distance_loss * distance_loss(z, chars, cfg.distance_target)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -390,6 +393,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="weight of a term that makes latent distances follow edit distances (default 0)",
     )
     p.add_argument(
+        "--distance-target",
+        type=float,
+        default=d.distance_target,
+        help="the distance term stops pulling once a batch's correlation reaches this (default 1: always pulls)",
+    )
+    p.add_argument(
         "--noise-on",
         nargs="*",
         default=[],
@@ -463,6 +472,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         latent_noise=args.latent_noise,
         latent_dropout=args.latent_dropout,
         distance_loss=args.distance_loss,
+        distance_target=args.distance_target,
         noise_on=tuple(args.noise_on),
         noise_ramp=args.noise_ramp,
         level_loss=args.level_loss,
