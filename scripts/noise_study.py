@@ -17,6 +17,8 @@ plus 30 % real text from the training lines of the corpora (every 10th line held
     text+local 0.3 dropout 0.1 centred    both
     text+local 0.3 centred distance 0.5   noise, plus a term that makes latent distances follow edit distances
     centred distance 0.5                  that term alone (on text + local rows), no noise
+    text+local 0.3 centred distance 0.5 target 0.75   the term as a hinge: no pull once a batch's
+                                          correlation reaches 0.75
 
 Each row is then measured on the held-out lines with ``tokun noise``'s measures (k*, the sweep,
 int8, Spearman) and at k = 0 on random planes 0-3. Finished rows are skipped when rerun; ``--only``
@@ -59,6 +61,8 @@ ROWS: dict[str, dict] = {
     "text+local 0.3 dropout 0.1 centred": CENTRED | {"latent_noise": 0.3, "latent_dropout": 0.1},
     "centred distance 0.5": CENTRED | {"distance_loss": 0.5},
     "text+local 0.3 centred distance 0.5": CENTRED | {"latent_noise": 0.3, "distance_loss": 0.5},
+    "text+local 0.3 centred distance 0.5 target 0.75": CENTRED
+    | {"latent_noise": 0.3, "distance_loss": 0.5, "distance_target": 0.75},
 }
 
 

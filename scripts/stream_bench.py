@@ -85,6 +85,7 @@ def main() -> None:
             back.unlink()
         out.unlink()
         src.unlink()
+        src.parent.rmdir()
         print(json.dumps(row), flush=True)
 
 
