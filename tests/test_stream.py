@@ -117,3 +117,33 @@ def test_not_safetensors_and_wrong_name(tmp_path, tiny_tok: Tokenizer) -> None:
         stream.decode_file(tiny_tok, str(tmp_path / "none.safetensors"), "-")
     with pytest.raises(InputError, match="is a directory"):
         stream.decode_file(tiny_tok, str(tmp_path), "-")
+
+
+def test_truncated_latents_file(tmp_path, tiny_tok: Tokenizer) -> None:
+    full = _latents_file(tmp_path / "z.safetensors", torch.zeros(8, 16))
+    data = (tmp_path / "z.safetensors").read_bytes()
+    (tmp_path / "z.safetensors").write_bytes(data[:-100])  # an interrupted copy
+    with pytest.raises(InputError, match="truncated"):
+        stream.decode_file(tiny_tok, full, str(tmp_path / "out.txt"))
+    assert not (tmp_path / "out.txt").exists()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16, torch.float64])
+def test_rows_are_read_from_the_header_in_any_float_dtype(tmp_path, dtype: torch.dtype) -> None:
+    z = torch.randn(37, 16).to(dtype)
+    path = _latents_file(tmp_path / "z.safetensors", z, chars=37 * 16)
+    latents = stream.read_latents_meta(path)
+    assert latents.shape == (37, 16) and latents.metadata == {"chars": str(37 * 16)}
+    assert torch.equal(latents.rows(0, 37), z.float())
+    assert torch.equal(latents.rows(5, 9), z[5:9].float())  # a chunk from the middle
+
+
+def test_decoding_wider_latents_gives_the_same_text(tmp_path, tiny_tok: Tokenizer) -> None:
+    (tmp_path / "in.txt").write_text("naïve text, 漢字 and 🙂 " * 5, encoding="utf-8")
+    stream.encode_file(tiny_tok, str(tmp_path / "in.txt"), str(tmp_path / "z.safetensors"))
+    z = load_file(str(tmp_path / "z.safetensors"))["latents"]
+    meta = stream.read_latents_meta(str(tmp_path / "z.safetensors")).metadata
+    save_file({"latents": z.double()}, str(tmp_path / "z64.safetensors"), metadata=meta)
+    stream.decode_file(tiny_tok, str(tmp_path / "z.safetensors"), str(tmp_path / "a.txt"))
+    stream.decode_file(tiny_tok, str(tmp_path / "z64.safetensors"), str(tmp_path / "b.txt"))
+    assert (tmp_path / "a.txt").read_bytes() == (tmp_path / "b.txt").read_bytes()

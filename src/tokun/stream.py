@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -120,10 +121,38 @@ def encode_file(
     return n, rows
 
 
-def read_latents_meta(path: str):
-    """Open a latents file: (safe_open handle, metadata, shape). Clear errors for anything else."""
-    from safetensors import SafetensorError, safe_open
+# safetensors dtypes a latents file may hold, and how to read them
+DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "F64": torch.float64}
 
+
+@dataclasses.dataclass(frozen=True)
+class LatentsFile:
+    """Where the latents tensor of a safetensors file lies, read from its header alone (no memory map:
+    a latents file can be larger than memory, 64 bytes per character of text)."""
+
+    path: str
+    metadata: dict[str, str]
+    shape: tuple[int, ...]
+    dtype: torch.dtype
+    offset: int  # byte offset of the tensor's data in the file
+
+    def rows(self, start: int, stop: int) -> torch.Tensor:
+        """Rows ``start:stop`` as ``(stop - start, width)`` float32, read with plain file reads: memory
+        stays one chunk, where a memory map would keep every page read in RSS."""
+        width = self.shape[1]
+        item = torch.empty((), dtype=self.dtype).element_size()
+        buf = bytearray((stop - start) * width * item)
+        with open(self.path, "rb") as f:
+            f.seek(self.offset + start * width * item)
+            if f.readinto(buf) != len(buf):
+                raise InputError(f"{self.path} is truncated (rows {start}..{stop - 1} are missing)")
+        if not buf:
+            return torch.empty(0, width)
+        return torch.frombuffer(buf, dtype=self.dtype).reshape(stop - start, width).float()
+
+
+def read_latents_meta(path: str) -> LatentsFile:
+    """Read a latents file's safetensors header. Clear errors for anything that is not one."""
     if path == "-":
         raise InputError("decode reads a safetensors file, not stdin: give its path")
     p = Path(path)
@@ -131,21 +160,43 @@ def read_latents_meta(path: str):
         raise InputError(f"{p} is a directory, not a safetensors file")
     if not p.exists():
         raise InputError(f"{p}: no such file")
+    not_ours = f"{p} is not a safetensors file written by `tokun encode`"
     try:
-        fh = safe_open(str(p), framework="pt")
+        size = p.stat().st_size
+        with open(p, "rb") as f:
+            header_len = int.from_bytes(f.read(8), "little")
+            if size < 8 or not 2 <= header_len <= min(size - 8, 100_000_000):
+                raise InputError(f"{not_ours} (no valid header)")
+            header = json.loads(f.read(header_len))
     except PermissionError:
         raise InputError(f"{p}: permission denied") from None
-    except (SafetensorError, OSError, ValueError) as err:
-        raise InputError(f"{p} is not a safetensors file written by `tokun encode` ({err})") from None
-    names = list(fh.keys())
-    if LATENTS not in names:
-        raise InputError(f"{p} holds no tensor named '{LATENTS}' (found: {', '.join(names) or 'none'})")
-    return fh, dict(fh.metadata() or {}), tuple(fh.get_slice(LATENTS).get_shape())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"{not_ours} (header: {err})") from None
+    if not isinstance(header, dict):
+        raise InputError(f"{not_ours} (header is not a JSON object)")
+    metadata = header.pop("__metadata__", None) or {}
+    entry = header.get(LATENTS)
+    if not isinstance(entry, dict):
+        raise InputError(f"{p} holds no tensor named '{LATENTS}' (found: {', '.join(header) or 'none'})")
+    try:
+        dtype = DTYPES[entry["dtype"]]
+        shape = tuple(int(n) for n in entry["shape"])
+        first, last = (int(n) for n in entry["data_offsets"])
+    except KeyError:
+        kinds = ", ".join(DTYPES)
+        raise InputError(f"{p}: latents must be floating point ({kinds}), got dtype {entry.get('dtype')!r}") from None
+    except (TypeError, ValueError):
+        raise InputError(f"{not_ours} (malformed entry for '{LATENTS}': {entry})") from None
+    need = int(np.prod(shape, dtype=np.int64)) * torch.empty((), dtype=dtype).element_size()
+    if last - first != need or 8 + header_len + last > size:
+        raise InputError(f"{not_ours} (the latents' data does not match their shape {shape}: truncated?)")
+    return LatentsFile(str(p), {str(k): str(v) for k, v in metadata.items()}, shape, dtype, 8 + header_len + first)
 
 
 def decode_file(tok: Tokenizer, src: str, dst: str, *, chunk_rows: int = 1 << 16, progress: bool = False) -> int:
     """Decode a latents file from :func:`encode_file` into UTF-8 text; the number of characters."""
-    fh, meta, shape = read_latents_meta(src)
+    latents = read_latents_meta(src)
+    meta, shape = latents.metadata, latents.shape
     made_by = meta.get("model_sha256")
     if made_by and tok.fingerprint and made_by != tok.fingerprint:
         model = meta.get("model", "?")
@@ -164,14 +215,13 @@ def decode_file(tok: Tokenizer, src: str, dst: str, *, chunk_rows: int = 1 << 16
                 f"{src}: metadata says {length} characters but the tensor holds {rows} latents "
                 f"({tok.block_chars} characters each)"
             )
-    read_rows = _row_reader(src, fh, shape)
     with (
         atomic_output(dst) as out,
         tqdm(total=rows, unit="latent", disable=not progress, desc="decode", leave=False) as bar,
     ):
         for start in range(0, rows, chunk_rows):
             stop = min(rows, start + chunk_rows)
-            z = read_rows(start, stop)
+            z = latents.rows(start, stop)  # (n, L)
             try:
                 text = tok.decode(z, length=min(length, stop * tok.block_chars) - start * tok.block_chars)
             except InputError as err:
@@ -179,25 +229,3 @@ def decode_file(tok: Tokenizer, src: str, dst: str, *, chunk_rows: int = 1 << 16
             out.write(text.encode("utf-8"))
             bar.update(stop - start)
     return length
-
-
-def _row_reader(path: str, fh, shape: tuple[int, ...]):
-    """``read(start, stop)`` -> rows of the latents tensor. float32 tensors are read with plain file reads
-    at their offset (memory stays one chunk, where a memory map would keep every page read in RSS);
-    other dtypes through safetensors' slices."""
-    with open(path, "rb") as f:
-        header_len = int.from_bytes(f.read(8), "little")
-        entry = json.loads(f.read(header_len)).get(LATENTS, {})
-    if entry.get("dtype") != "F32" or len(shape) != 2:
-        sliced = fh.get_slice(LATENTS)
-        return lambda start, stop: sliced[start:stop]
-    base = 8 + header_len + int(entry["data_offsets"][0])
-    width = shape[1]
-
-    def read(start: int, stop: int) -> torch.Tensor:
-        with open(path, "rb") as f:
-            f.seek(base + start * width * 4)
-            data = np.fromfile(f, dtype="<f4", count=(stop - start) * width)
-        return torch.from_numpy(data.reshape(stop - start, width))
-
-    return read
