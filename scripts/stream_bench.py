@@ -14,6 +14,7 @@ import argparse
 import filecmp
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -63,31 +64,34 @@ def main() -> None:
     args = p.parse_args()
     for mb in args.sizes:
         src = make_text(mb, args.single_line)
-        with open(src, encoding="utf-8") as fh:
-            chars = sum(len(block) for block in iter(lambda: fh.read(1 << 20), ""))
-        out = src.with_suffix(".safetensors")
-        seconds, rss = run(["encode", str(src), "-o", str(out), "-q"])
-        row = {
-            "mb": mb,
-            "chars": chars,
-            "single_line": args.single_line,
-            "encode_chars_per_s": chars / seconds,
-            "encode_peak_rss_mb": rss,
-        }
-        if args.decode:
-            back = src.with_suffix(".back.txt")
-            seconds, rss = run(["decode", str(out), "-o", str(back)])
-            row |= {
-                "decode_chars_per_s": chars / seconds,
-                "decode_peak_rss_mb": rss,
-                "exact": filecmp.cmp(back, src, shallow=False),  # compares in chunks
-            }
-            back.unlink()
-        out.unlink()
-        src.unlink()
-        src.parent.rmdir()
-        print(json.dumps(row), flush=True)
+        try:
+            print(json.dumps(measure(src, mb, args.single_line, args.decode)), flush=True)
+        finally:  # a failed run leaves no 40 GB of latents behind
+            shutil.rmtree(src.parent, ignore_errors=True)
 
+
+def measure(src: Path, mb: int, single_line: bool, decode: bool) -> dict:
+    """Encode (and decode) one text file in fresh processes: one JSON row."""
+    with open(src, encoding="utf-8") as fh:
+        chars = sum(len(block) for block in iter(lambda: fh.read(1 << 20), ""))
+    out = src.with_suffix(".safetensors")
+    seconds, rss = run(["encode", str(src), "-o", str(out), "-q"])
+    row = {
+        "mb": mb,
+        "chars": chars,
+        "single_line": single_line,
+        "encode_chars_per_s": chars / seconds,
+        "encode_peak_rss_mb": rss,
+    }
+    if decode:
+        back = src.with_suffix(".back.txt")
+        seconds, rss = run(["decode", str(out), "-o", str(back)])
+        row |= {
+            "decode_chars_per_s": chars / seconds,
+            "decode_peak_rss_mb": rss,
+            "exact": filecmp.cmp(back, src, shallow=False),  # compares in chunks
+        }
+    return row
 
 if __name__ == "__main__":
     main()
