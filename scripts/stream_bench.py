@@ -33,15 +33,11 @@ def make_text(mb: int, single_line: bool) -> Path:
     data = seed.encode("utf-8")
     path = Path(tempfile.mkdtemp(prefix="tokun-stream-")) / f"text-{mb}MB.txt"
     target = mb * 1_000_000
+    copies, tail = divmod(target, len(data))
     with open(path, "wb") as fh:
-        written = 0
-        while written < target:
-            chunk = data[: target - written]
-            fh.write(chunk)
-            written += len(chunk)
-    # cut at a character boundary
-    raw = path.read_bytes()
-    path.write_bytes(raw.decode("utf-8", errors="ignore").encode("utf-8"))
+        for _ in range(copies):
+            fh.write(data)
+        fh.write(data[:tail].decode("utf-8", errors="ignore").encode("utf-8"))  # ends at a character boundary
     return path
 
 
@@ -92,6 +88,7 @@ def measure(src: Path, mb: int, single_line: bool, decode: bool) -> dict:
             "exact": filecmp.cmp(back, src, shallow=False),  # compares in chunks
         }
     return row
+
 
 if __name__ == "__main__":
     main()

@@ -140,7 +140,7 @@ class LatentsFile:
         """Rows ``start:stop`` as ``(stop - start, width)`` float32, read with plain file reads: memory
         stays one chunk, where a memory map would keep every page read in RSS."""
         width = self.shape[1]
-        item = torch.empty((), dtype=self.dtype).element_size()
+        item = self.dtype.itemsize
         buf = bytearray((stop - start) * width * item)
         with open(self.path, "rb") as f:
             f.seek(self.offset + start * width * item)
@@ -187,7 +187,7 @@ def read_latents_meta(path: str) -> LatentsFile:
         raise InputError(f"{p}: latents must be floating point ({kinds}), got dtype {entry.get('dtype')!r}") from None
     except (TypeError, ValueError):
         raise InputError(f"{not_ours} (malformed entry for '{LATENTS}': {entry})") from None
-    need = int(np.prod(shape, dtype=np.int64)) * torch.empty((), dtype=dtype).element_size()
+    need = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if last - first != need or 8 + header_len + last > size:
         raise InputError(f"{not_ours} (the latents' data does not match their shape {shape}: truncated?)")
     return LatentsFile(str(p), {str(k): str(v) for k, v in metadata.items()}, shape, dtype, 8 + header_len + first)
