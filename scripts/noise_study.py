@@ -19,6 +19,10 @@ plus 30 % real text from the training lines of the corpora (every 10th line held
     centred distance 0.5                  that term alone (on text + local rows), no noise
     text+local 0.3 centred distance 0.5 target 0.75   the term as a hinge: no pull once a batch's
                                           correlation reaches 0.75
+    text+local 0.5 centred                noise 0.5 on text + local
+    text+local 0.5 centred, decoder MLP 1024   the same with a residual MLP on the whole latent at the
+                                          decoder's input (``--decoder-mlp 1024``), which can correct the
+                                          noise across the block's characters jointly
 
 Each row is then measured on the held-out lines with ``tokun noise``'s measures (k*, the sweep,
 int8, Spearman) and at k = 0 on random planes 0-3. Finished rows are skipped when rerun; ``--only``
@@ -63,6 +67,8 @@ ROWS: dict[str, dict] = {
     "text+local 0.3 centred distance 0.5": CENTRED | {"latent_noise": 0.3, "distance_loss": 0.5},
     "text+local 0.3 centred distance 0.5 target 0.75": CENTRED
     | {"latent_noise": 0.3, "distance_loss": 0.5, "distance_target": 0.75},
+    "text+local 0.5 centred": CENTRED | {"latent_noise": 0.5},
+    "text+local 0.5 centred, decoder MLP 1024": CENTRED | {"latent_noise": 0.5, "decoder_mlp": 1024},
 }
 
 
@@ -97,7 +103,9 @@ def main() -> None:
             print(f"{name}: done already")
             continue
         row = dict(row)
-        model = dataclasses.replace(MODEL, center_latent=row.pop("center", False))
+        model = dataclasses.replace(
+            MODEL, center_latent=row.pop("center", False), decoder_mlp=row.pop("decoder_mlp", 0)
+        )
         cfg = TrainConfig(
             model=model,
             random=DATA,

@@ -53,6 +53,8 @@ def test_macs_per_block_of_4x16() -> None:
     enc, dec = macs_per_block(ModelConfig())
     assert enc == 16 * 1024 * 256 + 4096 * 256
     assert dec == 4096 * 256 + 16 * 1024 * 256 + 64 * 256 * 256
+    _, with_mlp = macs_per_block(ModelConfig(decoder_mlp=1024))
+    assert with_mlp - dec == 2 * 256 * 1024  # up and down projections, once per latent
 
 
 def test_units_cut_text_for_each_model() -> None:

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import torch
 
@@ -133,3 +135,26 @@ def test_shortcuts_decode_each_intermediate_level() -> None:
     torch.testing.assert_close(below[1], by_hand)
     # the top level is the latent itself
     torch.testing.assert_close(model.decoder.from_level(model.encode(x).unsqueeze(1), 3), logits)
+
+
+def test_decoder_mlp_starts_as_the_identity_and_sees_the_whole_block() -> None:
+    plain_cfg = ModelConfig(token_dim=(4, 2), embed_dim=8, hidden_dim=6, latent_dim=16)
+    cfg = dataclasses.replace(plain_cfg, decoder_mlp=32)
+    plain, with_mlp = Decoder(plain_cfg), Decoder(cfg)
+    missing, unexpected = with_mlp.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("mlp.") for k in missing) and missing
+    z = torch.randn(6, 16)
+    torch.testing.assert_close(with_mlp(z), plain(z))  # zero-initialised output layer
+    torch.nn.init.normal_(with_mlp.mlp.down.weight)
+    # once trained, the first character's logits depend on the latent's coordinates through the MLP:
+    # a change the plain decoder's first projection cannot see still moves them
+    w = with_mlp.blocks[0].proj.weight  # (G*D, L)
+    blind = torch.linalg.svd(w[: w.shape[0] // 2]).Vh[-1]  # a latent direction slot 0 of the plain path ignores
+    torch.testing.assert_close(plain(z + 3 * blind)[:, :4], plain(z)[:, :4])
+    moved = with_mlp(z + 3 * blind)[:, :4] - with_mlp(z)[:, :4]
+    assert moved.abs().max() > 1e-3
+
+
+def test_decoder_mlp_is_validated() -> None:
+    with pytest.raises(Exception, match="decoder_mlp"):
+        ModelConfig(decoder_mlp=-1)

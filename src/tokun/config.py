@@ -44,6 +44,9 @@ class ModelConfig:
     activation: non-linearity after each block's Linear.
     latent_activation: apply the activation to the latent too. Off by default: a linear bottleneck
         trains much faster and uses the whole latent space (see docs/RESULTS.md).
+    decoder_mlp: width of a residual MLP on the whole latent at the decoder's input (0: none). Without it
+        each character's slot sees only a linear projection of the latent, so noise on the latent can only be
+        corrected character by character; the MLP lets the decoder correct the block jointly.
     center_latent: the encoder outputs latents whose dimensions sum to zero and the decoder centres its
         input the same way, so a shift common to every dimension (a bias of whatever predicts the
         latents) changes nothing; it costs one of the ``latent_dim`` dimensions.
@@ -59,6 +62,7 @@ class ModelConfig:
     activation: str = "gelu"
     latent_activation: bool = False
     center_latent: bool = False
+    decoder_mlp: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "token_dim", tuple(int(g) for g in self.token_dim))
@@ -72,6 +76,8 @@ class ModelConfig:
         for name in ("embed_dim", "latent_dim", "heads"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.decoder_mlp < 0:
+            raise ConfigError(f"decoder_mlp must be non-negative (0: none), got {self.decoder_mlp}")
         if self.hidden_dim is not None and self.hidden_dim < 1:
             raise ConfigError(f"hidden_dim must be positive or null, got {self.hidden_dim}")
         if self.activation not in ACTIVATIONS:

@@ -56,6 +56,7 @@ def macs_per_block(cfg: ModelConfig) -> tuple[int, int]:
         enc += applications * g * widths[i] * widths[i + 1]
         dec += applications * widths[i + 1] * g * widths[i]
     dec += cfg.block_bytes * cfg.embed_dim * 256  # head
+    dec += 2 * cfg.latent_dim * cfg.decoder_mlp  # the decoder's latent MLP
     return enc, dec
 
 

@@ -89,6 +89,26 @@ class DetokenizeBlock(nn.Module):
         return self.norm(x.reshape(b, s * self.group, -1))  # (B, S*G, D)
 
 
+class LatentMLP(nn.Module):
+    """A residual MLP on whole latents, ``(B, 1, L) -> (B, 1, L)``: x + W2 act(W1 LN(x)).
+
+    At the decoder's input it sees every character of the block at once, before the detokenize blocks
+    split the latent into per-character slots; zero-initialised output, so it starts as the identity.
+    """
+
+    def __init__(self, dim: int, hidden: int, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.up = nn.Linear(dim, hidden)
+        self.act = ACTIVATIONS[cfg.activation]()
+        self.down = nn.Linear(hidden, dim)
+        nn.init.zeros_(self.down.weight)
+        nn.init.zeros_(self.down.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.down(self.act(self.up(self.norm(x))))  # (B, 1, L)
+
+
 class Encoder(nn.Module):
     """``(..., N, block_bytes)`` byte values (any integer dtype) -> ``(..., N, latent_dim)`` latents."""
 
@@ -132,12 +152,15 @@ class Decoder(nn.Module):
             DetokenizeBlock(g, widths[i + 1], widths[i], cfg) for i, g in reversed(list(enumerate(cfg.token_dim)))
         )
         self.head = nn.Linear(cfg.embed_dim, BYTE_VALUES)
+        self.mlp = LatentMLP(cfg.latent_dim, cfg.decoder_mlp, cfg) if cfg.decoder_mlp else None
 
     def forward(self, latents: torch.Tensor) -> torch.Tensor:
         lead = latents.shape[:-1]
         x = latents.reshape(-1, 1, latents.shape[-1])  # (B, 1, L)
         if self.cfg.center_latent:
             x = x - x.mean(-1, keepdim=True)  # blind to a shift common to every dimension
+        if self.mlp is not None:
+            x = self.mlp(x)  # (B, 1, L)
         return self.from_level(x, len(self.blocks)).view(*lead, self.cfg.block_bytes, BYTE_VALUES)  # (..., T, 256)
 
     def from_level(self, x: torch.Tensor, level: int) -> torch.Tensor:

@@ -365,6 +365,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="zero-sum latents and a decoder blind to a shift common to every dimension",
     )
     p.add_argument(
+        "--decoder-mlp",
+        type=int,
+        help="width of a residual MLP on the whole latent at the decoder's input, to correct noisy latents "
+        "jointly (default 0: none)",
+    )
+    p.add_argument(
         "--random",
         nargs="*",
         default=list(d.random),
@@ -458,6 +464,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             "activation": args.activation,
             "latent_activation": args.latent_activation,
             "center_latent": args.center_latent,
+            "decoder_mlp": args.decoder_mlp,
         }.items()
         if v is not None
     }
