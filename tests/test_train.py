@@ -362,3 +362,32 @@ def test_cli_init_takes_the_models_config(tmp_path: Path) -> None:
     args = build_parser().parse_args(["train", "--init", "4x16", "--steps", "5"])
     cfg = config_from_args(args)
     assert cfg.model == checkpoint.load_model("4x16").cfg and cfg.init == "4x16"
+
+
+def test_training_with_a_decoder_mlp(tmp_path: Path) -> None:
+    from tokun.cli import build_parser
+    from tokun.train import config_from_args
+
+    args = build_parser().parse_args(
+        [
+            "train",
+            "--token-dim",
+            "4",
+            "--embed-dim",
+            "16",
+            "--latent-dim",
+            "32",
+            "--decoder-mlp",
+            "64",
+            "--random",
+            "0-0x100",
+        ]
+    )
+    model_cfg = config_from_args(args).model
+    assert model_cfg.decoder_mlp == 64
+    cfg = tiny_train(model=model_cfg, texts=(str(FIXTURE),), text_ratio=0.5, latent_noise=0.3, noise_on=("text",))
+    result = train(cfg, tmp_path, progress=False)
+    assert result["0-0x100"]["byte_accuracy"] > 0.5
+    model = checkpoint.load_model(tmp_path / "model")
+    assert model.cfg.decoder_mlp == 64
+    assert model.decoder.mlp.down.weight.abs().max() > 0  # zero at initialisation: it trained
