@@ -23,6 +23,8 @@ plus 30 % real text from the training lines of the corpora (every 10th line held
     text+local 0.5 centred, decoder MLP 1024   the same with a residual MLP on the whole latent at the
                                           decoder's input (``--decoder-mlp 1024``), which can correct the
                                           noise across the block's characters jointly
+    text+local 0.5 centred, decoder MLP 1024, spread 0.5   plus a term that spreads the latents' variance
+                                          evenly over directions (``--spread-loss 0.5``)
 
 Each row is then measured on the held-out lines with ``tokun noise``'s measures (k*, the sweep,
 int8, Spearman) and at k = 0 on random planes 0-3. Finished rows are skipped when rerun; ``--only``
@@ -69,6 +71,8 @@ ROWS: dict[str, dict] = {
     | {"latent_noise": 0.3, "distance_loss": 0.5, "distance_target": 0.75},
     "text+local 0.5 centred": CENTRED | {"latent_noise": 0.5},
     "text+local 0.5 centred, decoder MLP 1024": CENTRED | {"latent_noise": 0.5, "decoder_mlp": 1024},
+    "text+local 0.5 centred, decoder MLP 1024, spread 0.5": CENTRED
+    | {"latent_noise": 0.5, "decoder_mlp": 1024, "spread_loss": 0.5},
 }
 
 

@@ -12,7 +12,7 @@ from tokun import checkpoint
 from tokun.config import ModelConfig, TrainConfig
 from tokun.errors import CheckpointError, ConfigError
 from tokun.model import AutoEncoder
-from tokun.train import distance_loss, lr_at, noise_at, train
+from tokun.train import distance_loss, lr_at, noise_at, spread_loss, train
 
 from .conftest import FIXTURE, ROOT
 
@@ -332,6 +332,25 @@ def test_distance_target_is_a_hinge() -> None:
     with torch.no_grad():
         stepped = z - 0.01 * z.grad
     assert 1 - float(distance_loss(stepped, chars)) > r
+
+
+def test_spread_loss_measures_how_evenly_the_variance_spreads() -> None:
+    torch.manual_seed(0)
+    # n points at the corners of a regular simplex (orthonormal rows): every direction they span alike
+    even = torch.eye(8)[:5] * 3.0
+    assert float(spread_loss(even)) == pytest.approx(0.0, abs=1e-5)
+    # all on one line: one direction of the four they could span
+    line = torch.arange(5.0).unsqueeze(1) * torch.randn(1, 8)
+    assert float(spread_loss(line)) == pytest.approx(0.75, abs=1e-4)
+    # scale-free, and a gradient step evens out a skewed cloud
+    skewed = (torch.randn(32, 8) * torch.tensor([5.0, 1, 1, 1, 1, 1, 1, 0.2])).requires_grad_()
+    assert float(spread_loss(skewed.detach())) == pytest.approx(float(spread_loss(skewed.detach() * 7)), abs=1e-5)
+    loss = spread_loss(skewed)
+    loss.backward()
+    with torch.no_grad():
+        assert float(spread_loss(skewed - 0.5 * skewed.grad / skewed.grad.norm())) < loss.item()
+    with pytest.raises(ConfigError, match="spread_loss"):
+        TrainConfig(spread_loss=-1)
 
 
 def test_training_with_distance_loss(tmp_path: Path) -> None:

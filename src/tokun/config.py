@@ -132,6 +132,8 @@ class TrainConfig:
     distance_target: the distance term becomes ``max(0, distance_target - r)`` for that correlation r: a
         hinge that stops pulling once a batch reaches it, leaving the rest of training to exactness
         (1, the default: the plain ``1 - r``, which always pulls).
+    spread_loss: weight of a term that spreads the latents of the ``noise_on`` rows evenly over directions:
+        1 - (participation ratio of the batch's covariance) / (the most it can be); 0: off.
     noise_on: the row sources that get that noise, dropout and distance term (random spec names such as
         ``local``, or ``text``); empty: every row. Sigma is then the spread of those rows' latents, as ``tokun noise`` measures it.
     noise_ramp: steps over which the noise rises linearly from 0 to ``latent_noise`` (0: from the start).
@@ -153,6 +155,7 @@ class TrainConfig:
     latent_dropout: float = 0.0
     distance_loss: float = 0.0
     distance_target: float = 1.0
+    spread_loss: float = 0.0
     noise_on: tuple[str, ...] = ()
     noise_ramp: int = 0
     level_loss: float | None = None
@@ -196,6 +199,8 @@ class TrainConfig:
             raise ConfigError(f"latent_dropout must be in [0, 1), got {self.latent_dropout}")
         if self.distance_loss < 0:
             raise ConfigError(f"distance_loss must be non-negative, got {self.distance_loss}")
+        if self.spread_loss < 0:
+            raise ConfigError(f"spread_loss must be non-negative, got {self.spread_loss}")
         if not -1 < self.distance_target <= 1:
             raise ConfigError(f"distance_target is a correlation in (-1, 1], got {self.distance_target}")
         if self.level_loss < 0:

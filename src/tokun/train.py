@@ -73,6 +73,20 @@ def distance_loss(latents: torch.Tensor, chars: np.ndarray, target: float = 1.0)
     return (target - r).clamp(min=0)
 
 
+def spread_loss(latents: torch.Tensor) -> torch.Tensor:
+    """How unevenly ``(n, L)`` latents spread their variance over directions: ``1 - PR / min(n - 1, L)``,
+    where PR = tr(C)^2 / tr(C^2) is the participation ratio of their covariance C (the number of
+    directions it effectively uses). 0 when every direction the batch can span carries the same variance,
+    which is how a Gaussian channel carries the most under isotropic noise."""
+    n, dim = latents.shape
+    if n < 3:
+        return latents.sum() * 0.0
+    zc = latents - latents.mean(0)  # (n, L)
+    gram = zc @ zc.T  # (n, n): same non-zero spectrum as n * C
+    pr = gram.diagonal().sum().pow(2) / (gram.pow(2).sum() + 1e-12)
+    return 1 - pr / min(n - 1, dim)
+
+
 @dataclasses.dataclass
 class Dist:
     rank: int = 0
@@ -225,6 +239,9 @@ def train(
                 if noise_rows is not None:
                     z, chars = z[noise_rows], cps[noise_rows.cpu().numpy()]
                 loss = loss + cfg.distance_loss * distance_loss(z, chars, cfg.distance_target)
+            if cfg.spread_loss > 0:
+                z = outputs.latents if noise_rows is None else outputs.latents[noise_rows]  # (n, L)
+                loss = loss + cfg.spread_loss * spread_loss(z)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -405,6 +422,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="the distance term stops pulling once a batch's correlation reaches this (default 1: always pulls)",
     )
     p.add_argument(
+        "--spread-loss",
+        type=float,
+        default=d.spread_loss,
+        help="weight of a term that spreads the latents' variance evenly over directions (default 0)",
+    )
+    p.add_argument(
         "--noise-on",
         nargs="*",
         default=[],
@@ -480,6 +503,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         latent_dropout=args.latent_dropout,
         distance_loss=args.distance_loss,
         distance_target=args.distance_target,
+        spread_loss=args.spread_loss,
         noise_on=tuple(args.noise_on),
         noise_ramp=args.noise_ramp,
         level_loss=args.level_loss,
