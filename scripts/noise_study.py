@@ -73,6 +73,11 @@ ROWS: dict[str, dict] = {
     "text+local 0.5 centred, decoder MLP 1024": CENTRED | {"latent_noise": 0.5, "decoder_mlp": 1024},
     "text+local 0.5 centred, decoder MLP 1024, spread 0.5": CENTRED
     | {"latent_noise": 0.5, "decoder_mlp": 1024, "spread_loss": 0.5},
+    "text+local 0.5 centred, decoder MLP 1024, spread 2": CENTRED
+    | {"latent_noise": 0.5, "decoder_mlp": 1024, "spread_loss": 2.0},
+    "text+local 0.5 centred, decoder MLP 1024, spread 0.5, distance 0.5 target 0.7": CENTRED
+    | {"latent_noise": 0.5, "decoder_mlp": 1024, "spread_loss": 0.5, "distance_loss": 0.5, "distance_target": 0.7},
+    "text+local 0.5 centred, spread 0.5": CENTRED | {"latent_noise": 0.5, "spread_loss": 0.5},
 }
 
 

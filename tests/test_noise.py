@@ -14,6 +14,15 @@ def test_int8_roundtrip_is_close() -> None:
     assert ((q - z).abs() <= step / 2 + 1e-6).all()
 
 
+def test_participation_ratio_counts_the_directions_in_use() -> None:
+    torch.manual_seed(0)
+    even = torch.randn(20000, 6)
+    assert abs(noise.participation_ratio(even) - 6) < 0.1
+    assert abs(noise.participation_ratio(even * torch.tensor([1.0, 1, 1, 0, 0, 0])) - 3) < 0.05
+    # one direction with 3x the spread of the five others: (9 + 5)^2 / (81 + 5) = 2.28
+    assert abs(noise.participation_ratio(even * torch.tensor([3.0, 1, 1, 1, 1, 1])) - 196 / 86) < 0.05
+
+
 def test_spearman_and_edit_distance() -> None:
     assert noise.edit_distance(np.array([1, 2, 3]), np.array([1, 3])) == 1
     assert noise.edit_distance(np.array([1, 2]), np.array([3, 4])) == 2
@@ -52,6 +61,7 @@ def test_measure_is_what_tokun_noise_prints() -> None:
     result = noise.measure(tok, [str(FIXTURE)], max_blocks=64, draws=1)
     assert result["blocks"] == 64 and result["model"] == "4x16"
     assert 0 < result["sigma_d_spread"] < 1
+    assert 1 <= result["participation_ratio"] <= tok.latent_dim
     structured = dict(map(tuple, result["structured"]["curve"]))
     isotropic = dict(map(tuple, result["isotropic"]["curve"]))
     assert structured[1.0] > isotropic[1.0]
