@@ -27,6 +27,7 @@ TORCHRUN_2 = [
     "train",
 ]
 TINY = ModelConfig(token_dim=(4,), embed_dim=16, latent_dim=32)
+TINY_ARGS = ["--token-dim", "4", "--embed-dim", "16", "--latent-dim", "32", "--random", "0-0x100"]  # TINY on the CLI
 
 
 def tiny_train(**kw) -> TrainConfig:
@@ -194,14 +195,7 @@ def _train_cmd(out: Path, steps: int) -> list[str]:
         "-m",
         "tokun",
         "train",
-        "--token-dim",
-        "4",
-        "--embed-dim",
-        "16",
-        "--latent-dim",
-        "32",
-        "--random",
-        "0-0x100",
+        *TINY_ARGS,
         "--steps",
         str(steps),
         "--batch-size",
@@ -387,21 +381,7 @@ def test_training_with_a_decoder_mlp(tmp_path: Path) -> None:
     from tokun.cli import build_parser
     from tokun.train import config_from_args
 
-    args = build_parser().parse_args(
-        [
-            "train",
-            "--token-dim",
-            "4",
-            "--embed-dim",
-            "16",
-            "--latent-dim",
-            "32",
-            "--decoder-mlp",
-            "64",
-            "--random",
-            "0-0x100",
-        ]
-    )
+    args = build_parser().parse_args(["train", *TINY_ARGS, "--decoder-mlp", "64"])
     model_cfg = config_from_args(args).model
     assert model_cfg.decoder_mlp == 64
     cfg = tiny_train(model=model_cfg, texts=(str(FIXTURE),), text_ratio=0.5, latent_noise=0.3, noise_on=("text",))
