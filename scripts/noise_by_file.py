@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 import numpy as np
 import torch
 
 from tokun import codec
+from tokun.errors import TokunError
 from tokun.files import read_text, text_files
 from tokun.model import latent_sigma
 from tokun.noise import char_accuracy
@@ -90,4 +92,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    main()
+    try:
+        main()
+    except TokunError as e:  # a bad path or model: a message, not a traceback
+        sys.exit(f"noise_by_file: error: {e}")

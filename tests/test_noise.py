@@ -1,10 +1,14 @@
+import json
+import subprocess
+import sys
+
 import numpy as np
 import torch
 
 from tokun import codec, noise
 from tokun.tokenizer import Tokenizer
 
-from .conftest import FIXTURE
+from .conftest import FIXTURE, ROOT
 
 
 def test_int8_roundtrip_is_close() -> None:
@@ -66,3 +70,28 @@ def test_measure_is_what_tokun_noise_prints() -> None:
     isotropic = dict(map(tuple, result["isotropic"]["curve"]))
     assert structured[1.0] > isotropic[1.0]
     assert -1 <= result["distance"]["spearman_l2_vs_edit"] <= 1
+
+
+def test_noise_by_file_script_scores_each_file(tmp_path) -> None:
+    """scripts/noise_by_file.py: one row per file, worst first; the exact default loses nothing at k = 0."""
+    lines = FIXTURE.read_text(encoding="utf-8").splitlines()
+    (tmp_path / "a.txt").write_text("\n".join(lines[::2]), encoding="utf-8")
+    (tmp_path / "b.txt").write_text("\n".join(lines[1::2]), encoding="utf-8")
+
+    def run(k: float) -> list[dict]:
+        cmd = [sys.executable, str(ROOT / "scripts" / "noise_by_file.py"), str(tmp_path), "--k", str(k), "--json"]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=120).stdout
+        return json.loads(out)["files"]
+
+    clean, noisy = run(0.0), run(1.0)
+    assert sorted(r["file"] for r in clean) == ["a", "b"]
+    assert all(r["char_accuracy"] == 1.0 and r["errors"] == 0 for r in clean)
+    assert noisy[0]["char_accuracy"] <= noisy[1]["char_accuracy"] < 1.0
+    assert all(r["unigram_bits"] > 0 and r["distinct"] > 1 for r in noisy)
+    bad = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "noise_by_file.py"), str(tmp_path / "missing.txt")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode != 0 and "no such file" in bad.stderr and "Traceback" not in bad.stderr
