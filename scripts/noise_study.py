@@ -1,6 +1,6 @@
 """Ways to make the latents noise-tolerant, compared under one budget (issue: latents a model can hit).
 
-    python scripts/noise_study.py --steps 2000 --out runs/noise-study      # ~25 min on a 2-core CPU
+    python scripts/noise_study.py --steps 2000 --out runs/noise-study      # ~35 min on one core (2-3 min a row)
 
 Every row trains the same small 4x16 (embed 64, hidden 128, SiLU) for the same steps, batch, seed
 and data: random codepoints (planes 0-3, assigned, BMP, [0, 0x800), ``local`` text-like blocks)
