@@ -23,7 +23,7 @@ from tokun import codec
 from tokun.errors import TokunError
 from tokun.files import read_text, text_files
 from tokun.model import latent_sigma
-from tokun.noise import char_accuracy
+from tokun.noise import char_accuracy, corpus_blocks
 from tokun.tokenizer import Tokenizer
 
 
@@ -45,13 +45,10 @@ def main() -> None:
     args = p.parse_args()
     torch.manual_seed(args.seed)
     tok = Tokenizer.load(args.model)
-    rng = np.random.default_rng(args.seed)
     files = []
     for path in text_files(args.paths):
+        cps = corpus_blocks(tok, [path], max_blocks=args.max_blocks, seed=args.seed)  # (N, C), as tokun noise samples
         text_cps = codec.to_codepoints(read_text(path))
-        cps = codec.pad_codepoints(text_cps, tok.block_chars)  # (N, C)
-        if len(cps) > args.max_blocks:
-            cps = cps[np.sort(rng.choice(len(cps), args.max_blocks, replace=False))]
         files.append((path.stem, cps, unigram_bits(text_cps), len(np.unique(text_cps))))
     latents = [tok.encode_bytes(codec.codepoints_to_bytes(cps)) for _, cps, _, _ in files]  # (N_f, L) each
     sigma = float(latent_sigma(torch.cat(latents)))

@@ -243,6 +243,14 @@ def latent_sigma(latents: torch.Tensor) -> torch.Tensor:
     return flat.var(0, unbiased=False).mean().sqrt()
 
 
+def participation_ratio(latents: torch.Tensor) -> torch.Tensor:
+    """tr(C)^2 / tr(C^2) of the ``(N, L)`` latents' covariance C, a differentiable scalar: how many directions
+    their variance effectively uses (L when spread evenly, 1 when all on a line). Scale-free."""
+    zc = latents - latents.mean(0)  # (N, L)
+    small = zc @ zc.T if zc.shape[0] <= zc.shape[1] else zc.T @ zc  # same non-zero spectrum as N * C
+    return small.diagonal().sum().pow(2) / (small.pow(2).sum() + 1e-12)
+
+
 def add_noise(latents: torch.Tensor, k: float, *, rows: torch.Tensor | None = None) -> torch.Tensor:
     """``(B, L)`` latents plus N(0, (k * sigma)^2) on every dimension, sigma from :func:`latent_sigma` (not
     differentiated). ``rows``: ``(B,)`` bool, only these rows get noise and sigma is their spread."""

@@ -20,7 +20,7 @@ import torch
 
 from . import codec
 from .files import read_text, text_files
-from .model import latent_sigma
+from .model import latent_sigma, participation_ratio
 from .tokenizer import Tokenizer
 
 SWEEP = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
@@ -72,21 +72,12 @@ def sweep(
     return {
         "sigma": sigma,
         "sigma_d_spread": float(sigma_d.std() / sigma_d.mean()),  # how far sigma_d is from uniform
-        "participation_ratio": participation_ratio(latents),
+        # directions the variance uses: isotropic noise hits all alike, so crowding into few costs tolerance
+        "participation_ratio": float(participation_ratio(latents.double())),
         "isotropic": {"k_star": k_star(iso), "curve": iso},
         "structured": {"k_star": k_star(struct), "curve": struct},
         "int8": {"char_accuracy": char_accuracy(tok, int8_roundtrip(latents), cps)},
     }
-
-
-def participation_ratio(latents: torch.Tensor) -> float:
-    """tr(C)^2 / tr(C^2) of the ``(N, L)`` latents' covariance C: how many directions their variance
-    effectively uses (L when spread evenly, 1 when all on a line). Isotropic noise hits every direction
-    alike, so variance crowded into few directions leaves the others to carry the text at a worse
-    signal-to-noise ratio."""
-    centred = latents - latents.mean(0)
-    ev = torch.linalg.svdvals(centred.double()).pow(2)  # eigenvalues of C, times N
-    return float(ev.sum().pow(2) / ev.pow(2).sum())
 
 
 def edit_distance(a: np.ndarray, b: np.ndarray) -> int:

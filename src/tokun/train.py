@@ -36,7 +36,7 @@ from .codec import codepoints_to_bytes
 from .config import PRESETS, TrainConfig, preset
 from .data import BlockSampler, random_codepoints
 from .errors import CheckpointError, ConfigError
-from .model import AutoEncoder, byte_metrics
+from .model import AutoEncoder, byte_metrics, participation_ratio
 from .noise import edit_distances
 
 
@@ -81,10 +81,7 @@ def spread_loss(latents: torch.Tensor) -> torch.Tensor:
     n, dim = latents.shape
     if n < 3:
         return latents.sum() * 0.0
-    zc = latents - latents.mean(0)  # (n, L)
-    gram = zc @ zc.T  # (n, n): same non-zero spectrum as n * C
-    pr = gram.diagonal().sum().pow(2) / (gram.pow(2).sum() + 1e-12)
-    return 1 - pr / min(n - 1, dim)
+    return 1 - participation_ratio(latents) / min(n - 1, dim)
 
 
 @dataclasses.dataclass
