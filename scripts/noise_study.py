@@ -25,6 +25,9 @@ plus 30 % real text from the training lines of the corpora (every 10th line held
                                           noise across the block's characters jointly
     text+local 0.5 centred, decoder MLP 1024, spread 0.5   plus a term that spreads the latents' variance
                                           evenly over directions (``--spread-loss 0.5``)
+    text+local 0.5 centred, spread 0.5 ...   the spread row with more training noise (0.7), wider
+                                          character vectors (hidden 256), wider byte embeddings (embed 128),
+                                          or 60 % real text instead of 30 %
 
 Each row is then measured on the held-out lines with ``tokun noise``'s measures (k*, the sweep,
 int8, Spearman) and at k = 0 on random planes 0-3. Finished rows are skipped when rerun; ``--only``
@@ -78,6 +81,11 @@ ROWS: dict[str, dict] = {
     "text+local 0.5 centred, decoder MLP 1024, spread 0.5, distance 0.5 target 0.7": CENTRED
     | {"latent_noise": 0.5, "decoder_mlp": 1024, "spread_loss": 0.5, "distance_loss": 0.5, "distance_target": 0.7},
     "text+local 0.5 centred, spread 0.5": CENTRED | {"latent_noise": 0.5, "spread_loss": 0.5},
+    "text+local 0.7 centred, spread 0.5": CENTRED | {"latent_noise": 0.7, "spread_loss": 0.5},
+    "text+local 0.5 centred, spread 0.5, hidden 256": CENTRED | {"latent_noise": 0.5, "spread_loss": 0.5, "hidden": 256},
+    "text+local 0.5 centred, spread 0.5, embed 128": CENTRED | {"latent_noise": 0.5, "spread_loss": 0.5, "embed": 128},
+    "text+local 0.5 centred, spread 0.5, 60 % text": CENTRED
+    | {"latent_noise": 0.5, "spread_loss": 0.5, "text_ratio": 0.6},
 }
 
 
@@ -113,13 +121,17 @@ def main() -> None:
             continue
         row = dict(row)
         model = dataclasses.replace(
-            MODEL, center_latent=row.pop("center", False), decoder_mlp=row.pop("decoder_mlp", 0)
+            MODEL,
+            center_latent=row.pop("center", False),
+            decoder_mlp=row.pop("decoder_mlp", 0),
+            hidden_dim=row.pop("hidden", MODEL.hidden_dim),
+            embed_dim=row.pop("embed", MODEL.embed_dim),
         )
         cfg = TrainConfig(
             model=model,
             random=DATA,
             texts=(str(split / "train"),),
-            text_ratio=0.3,
+            text_ratio=row.pop("text_ratio", 0.3),
             steps=args.steps,
             batch_size=args.batch_size,
             lr=6e-3,

@@ -25,7 +25,20 @@ def _tokenizer(args: argparse.Namespace):
     dtype = getattr(torch, getattr(args, "dtype", None) or "float32")
     decode_dtype = getattr(args, "decode_dtype", None)
     return Tokenizer.load(
-        args.model, device=device, dtype=dtype, decode_dtype=getattr(torch, decode_dtype) if decode_dtype else None
+        args.model,
+        device=device,
+        dtype=dtype,
+        decode_dtype=getattr(torch, decode_dtype) if decode_dtype else None,
+        verify=not getattr(args, "no_verify", False),
+    )
+
+
+def add_verify(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="take the decoder's reading as it is (default: re-encode each decoded block and correct the "
+        "decoder's rare slips, about one encode's cost)",
     )
 
 
@@ -343,9 +356,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="input .safetensors file")
     p.add_argument("-o", "--output", default="-", help="output text file (default: - for stdout)")
     p.add_argument("--decode-dtype", choices=["float32", "bfloat16"], help="decoder precision (default float32)")
+    add_verify(p)
 
     p = command("roundtrip", cmd_roundtrip, "encode and decode files; print per-file accuracy")
     p.add_argument("files", nargs="+", help="UTF-8 text files or folders of *.txt")
+    add_verify(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = command("eval", cmd_eval, "accuracy on text files (worst of all cut offsets) and random codepoints")
@@ -365,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--offsets", type=int, help="cut offsets to try (default: all, 0..block_chars-1)")
+    add_verify(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = command("info", cmd_info, "configuration, parameter counts and compression of a model")
@@ -377,6 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=5, help="interleaved repetitions; the median is reported")
     p.add_argument("--batch-size", type=int, help="blocks per model call (default: the tokenizer's, 512)")
     p.add_argument("--decode-dtype", choices=["float32", "bfloat16"], help="decoder precision (default float32)")
+    add_verify(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = command("noise", cmd_noise, "noise tolerance of the latents, int8 latents, and latent distances")
@@ -385,6 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--draws", type=int, default=3, help="noise draws per k")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plot", help="save a PNG of accuracy against k")
+    add_verify(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = command(

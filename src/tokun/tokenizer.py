@@ -23,12 +23,15 @@ from . import checkpoint, codec
 from .errors import InputError
 from .fast import FoldedEncoder
 from .model import AutoEncoder
+from .repair import repair
 
 
 class Tokenizer:
     """Encode text into latents and decode latents into text with a tokun autoencoder.
 
-    Work is done in chunks of ``batch_size`` blocks under ``torch.inference_mode``.
+    Work is done in chunks of ``batch_size`` blocks under ``torch.inference_mode``. ``verify``: decoded blocks
+    are re-encoded and the decoder's rare slips corrected (:mod:`tokun.repair`); it changes nothing for
+    latents that are not encoder outputs, and costs about one encode.
     """
 
     def __init__(
@@ -39,8 +42,10 @@ class Tokenizer:
         fingerprint: str = "",
         batch_size: int = 512,
         decode_dtype: torch.dtype | None = None,
+        verify: bool = True,
     ) -> None:
         self.model = model.eval()
+        self.verify = verify
         self.name = name
         self.fingerprint = fingerprint
         self.batch_size = batch_size
@@ -72,14 +77,17 @@ class Tokenizer:
         dtype: torch.dtype = torch.float32,
         decode_dtype: torch.dtype | None = None,
         batch_size: int = 512,
+        verify: bool = True,
     ) -> Tokenizer:
         """A shipped model by name (default ``"4x16"``) or a model directory, on ``device`` in ``dtype``
-        (the decoder in ``decode_dtype``, default ``dtype``)."""
+        (the decoder in ``decode_dtype``, default ``dtype``); ``verify`` as in the class."""
         folder = checkpoint.resolve(model)
         net = checkpoint.load_model(folder, device=device).to(dtype)
         digest = hashlib.sha256((folder / checkpoint.WEIGHTS).read_bytes()).hexdigest()[:16]
         name = folder.name if folder.parent == checkpoint.weights_root() else str(folder)
-        return cls(net, name=name, fingerprint=digest, batch_size=batch_size, decode_dtype=decode_dtype)
+        return cls(
+            net, name=name, fingerprint=digest, batch_size=batch_size, decode_dtype=decode_dtype, verify=verify
+        )
 
     @property
     def block_chars(self) -> int:
@@ -107,13 +115,14 @@ class Tokenizer:
 
     @torch.inference_mode()
     def decode_bytes(self, latents: torch.Tensor | np.ndarray) -> np.ndarray:
-        """``(N, latent_dim)`` latents -> ``(N, block_bytes)`` uint8 predicted bytes."""
+        """``(N, latent_dim)`` latents -> ``(N, block_bytes)`` uint8 predicted bytes (verified: ``verify``)."""
         z = self._check_latents(latents)
         out = np.empty((len(z), self.model.cfg.block_bytes), dtype=np.uint8)
         step = min(self.batch_size, 512)  # logits are 256x larger than bytes: smaller chunks bound memory
         for i in range(0, len(z), step):
             chunk = z[i : i + step].to(device=self.device, dtype=self.decode_dtype)
-            out[i : i + step] = self.decoder(chunk).argmax(-1).to(torch.uint8).cpu().numpy()
+            read = self.decoder(chunk).argmax(-1).to(torch.uint8).cpu().numpy()
+            out[i : i + step] = repair(self, z[i : i + step], read) if self.verify else read
         return out
 
     # -- text <-> latents ----------------------------------------------------------------------
