@@ -6,7 +6,7 @@ from tokun import Tokenizer, codec
 from tokun.config import ModelConfig
 from tokun.data import random_codepoints
 from tokun.model import AutoEncoder, add_noise
-from tokun.repair import SlotTerms, alternatives, repair
+from tokun.repair import SlotTerms, alternatives, greedy, repair, scalar_values, wide_alternatives
 
 from .conftest import FIXTURE
 
@@ -109,3 +109,43 @@ def test_noisy_latents_are_left_as_the_decoder_reads_them(robust: Tokenizer) -> 
     # a small chunk is searched anyway, but nothing comes twice as close: the reading stays
     assert (repair(robust, z[:4], read[:4]) == read[:4]).all()
 
+
+
+def test_scalar_values() -> None:
+    cps = np.array([0, 0x41, 0xD7FF, 0xD800, 0xDFFF, 0xE000, 0x10FFFF, 0x110000, 0x1000000], dtype=np.uint32)
+    got = scalar_values(torch.from_numpy(codec.codepoints_to_bytes(cps[None]).reshape(-1, 4).astype(np.int64)))
+    assert got.tolist() == [True, True, True, False, False, True, True, False, False]
+
+
+def test_wide_alternatives_hold_every_value_of_a_byte_next_to_a_runner_up() -> None:
+    logp = torch.log_softmax(torch.randn(1, 2, 4, 256), -1)
+    alts = wide_alternatives(logp)  # (F, C, A, 4)
+    assert alts.shape == (1, 2, 4 * 4 * 256, 4)
+    chars, runner_up = logp.topk(2, -1).indices.unbind(-1)
+    want = chars.clone()
+    want[..., 1], want[..., 2] = runner_up[..., 1], 77  # a high byte at its runner-up, a low byte anywhere
+    assert (alts == want.unsqueeze(2)).all(-1).any(-1).all()
+
+
+def test_a_slip_of_two_bytes_is_found_by_the_wide_search(robust: Tokenizer) -> None:
+    """The decoder guesses bytes one by one: when its reading of a character is off in a high byte (right value
+    its runner-up) and a low byte (right value far down its list), the wide search still lands on the codeword."""
+    rows = codec.encode(FIXTURE.read_text(encoding="utf-8"))[:8]  # (8, 64)
+    z = robust.encode_bytes(rows)
+    truth = torch.from_numpy(rows.astype(np.int64)).view(8, 16, 4)
+    slipped = truth.clone()
+    slipped[3, 5, 1] = (truth[3, 5, 1] + 1) % 256
+    slipped[3, 5, 2] = (truth[3, 5, 2] + 100) % 256
+    logp = torch.full((1, 16, 4, 256), -30.0).scatter(-1, slipped[3:4].unsqueeze(-1), 0.0)  # reads the slip
+    logp[0, 5, 1, truth[3, 5, 1]] = -1.0  # the right high byte: runner-up; the right low byte: nowhere near
+    cur = slipped[3:4].reshape(1, -1).clone()
+    now = robust.encode_bytes(cur.numpy().astype(np.uint8))
+    dist = (now - z[3:4]).norm(dim=-1)
+    terms = SlotTerms(robust.model.encoder)
+    with torch.inference_mode():
+        greedy(robust, terms, z[3:4], cur, now, dist, alternatives(logp, 8), 4)
+        assert (cur.view(16, 4) != truth[3]).any()  # the narrow search cannot reach it
+        assert scalar_values(cur.view(16, 4)).all()  # nor does it wander off Unicode
+        greedy(robust, terms, z[3:4], cur, now, dist, wide_alternatives(logp), 4)
+    assert (cur.view(16, 4) == truth[3]).all()
+    assert dist.item() < 1e-3 * z[3].norm()

@@ -14,7 +14,7 @@ changed only when the search brings it at least ``gain`` times closer: nearest-c
 cannot make a right reading wrong, since a right reading is already the nearest codeword.
 
 Latents that are not encoder outputs (a language model's predictions, noisy latents) lie near no
-codeword and every block of them is flagged: when more than ``max_share`` of a chunk's blocks are, the
+codeword and every block of them is flagged: when more than ``max_share`` (half) of a chunk's blocks are, the
 chunk is left as the decoder read it, at the cost of one re-encoding.
 
 When the encoder's last tokenize block is linear (no latent activation, no attention: every shipped
@@ -48,7 +48,7 @@ class RepairConfig:
     """How verified decoding searches (module docstring)."""
 
     flag: float = 0.025  # relative mismatch above which a block is searched
-    max_share: float = 0.05  # more flagged blocks than this share of a chunk: not encoder outputs, left alone
+    max_share: float = 0.5  # more flagged blocks than this share of a chunk: not encoder outputs, left alone
     min_blocks: int = 20  # chunks smaller than this are always searched (the share means little)
     top: int = 8  # values tried per byte (one byte changed at a time)
     rounds: int = 4  # characters changed per block at most
@@ -103,13 +103,87 @@ def alternatives(logp: torch.Tensor, top: int) -> torch.Tensor:
     return torch.cat(out, 2)
 
 
+def wide_alternatives(logp: torch.Tensor) -> torch.Tensor:
+    """``(F, C, 4, 256)`` byte log-probabilities -> ``(F, C, A, 4)``: the decoder's reading with every value of
+    one byte, or with one byte at its runner-up and every value of another (4,096 a character).
+    The decoder guesses each byte on its own, so a slip of the high bytes can leave the right low byte far down
+    its list (U+2E41 read as U+1E941: the third byte's right value ranked 77th)."""
+    chars, runner_up = logp.topk(2, -1).indices.unbind(-1)  # (F, C, 4) each
+    every = torch.arange(BYTE_VALUES, device=logp.device)
+    out = []
+    for j in range(CHAR_BYTES):
+        one = chars.unsqueeze(2).repeat(1, 1, BYTE_VALUES, 1)  # (F, C, 256, 4)
+        one[..., j] = every
+        out.append(one)
+        for k in range(CHAR_BYTES):
+            if k != j:
+                two = one.clone()
+                two[..., k] = runner_up[..., k].unsqueeze(-1)
+                out.append(two)
+    return torch.cat(out, 2)
+
+
+def scalar_values(chars: torch.Tensor) -> torch.Tensor:
+    """``(..., 4)`` UTF-32-BE bytes -> ``(...)`` bool: a Unicode scalar value (at most U+10FFFF, no surrogate)."""
+    b0, b1, b2 = chars[..., 0], chars[..., 1], chars[..., 2]
+    return (b0 == 0) & (b1 <= 0x10) & ~((b1 == 0) & (b2 >= 0xD8) & (b2 <= 0xDF))
+
+
+def greedy(
+    tok: Tokenizer,
+    terms: SlotTerms | None,
+    z: torch.Tensor,
+    cur: torch.Tensor,
+    now: torch.Tensor,
+    dist: torch.Tensor,
+    alts: torch.Tensor,
+    rounds: int,
+) -> None:
+    """Up to ``rounds`` times, change the one character (of ``alts``, ``(F, C, A, 4)``) that brings each block's
+    encoding ``now`` nearest its latent ``z``, while that gets nearer. Updates ``cur`` (bytes), ``now`` and
+    ``dist`` in place."""
+    f, t = cur.shape
+    c, a = t // CHAR_BYTES, alts.shape[2]
+    dev = cur.device
+    char = torch.arange(c, device=dev).repeat_interleave(a)  # (C*A,) the character each candidate changes
+    pick = torch.arange(a, device=dev).repeat(c)  # (C*A,)
+    every = torch.arange(c * a, device=dev)
+    span = torch.arange(CHAR_BYTES, device=dev)
+    valid = scalar_values(alts[:, char, pick])  # (F, C*A)
+    for _ in range(rounds):
+        if terms is not None:  # E(candidate) = E(cur) + the change of the one slot term it changes
+            size = terms.slot_bytes
+            slot = char * CHAR_BYTES // size  # (C*A,)
+            old = terms(cur.view(-1, size), torch.arange(t // size, device=dev).repeat(f)).view(f, t // size, -1)
+            bytes_ = cur.view(f, t // size, size)[:, slot]  # (F, C*A, S)
+            at = (char * CHAR_BYTES % size).unsqueeze(-1) + span  # (C*A, 4)
+            bytes_[:, every.unsqueeze(-1), at] = alts[:, char, pick]
+            new = terms(bytes_.reshape(-1, size), slot.repeat(f)).view(f, c * a, -1)
+            enc = now.unsqueeze(1) + new - old[:, slot]  # (F, C*A, L)
+        else:
+            trials = cur.view(f, c, CHAR_BYTES).unsqueeze(1).repeat(1, c * a, 1, 1)  # (F, C*A, C, 4)
+            trials[:, every, char] = alts[:, char, pick]
+            enc = tok.encode_bytes(trials.view(-1, t).cpu().numpy().astype(np.uint8)).to(dev).view(f, c * a, -1)
+        d = (enc - z.unsqueeze(1)).norm(dim=-1)  # (F, C*A)
+        d[~valid] = torch.inf  # text is made of Unicode scalar values, so are the candidates
+        best, which = d.min(1)
+        rows = (best < dist).nonzero().flatten()
+        if len(rows) == 0:
+            return
+        at = (char[which[rows]] * CHAR_BYTES).unsqueeze(-1) + span  # (R, 4)
+        cur[rows.unsqueeze(-1), at] = alts[rows, char[which[rows]], pick[which[rows]]]
+        now[rows] = enc[rows, which[rows]]
+        dist[rows] = best[rows]
+
+
 @torch.inference_mode()
 def repair(tok: Tokenizer, latents: torch.Tensor, read: np.ndarray, cfg: RepairConfig = RepairConfig()) -> np.ndarray:
     """``(N, L)`` latents and the decoder's ``(N, T)`` byte reading of them -> the reading with slips corrected."""
     z = latents.float().cpu()
     encoded = tok.encode_bytes(read)  # (N, L)
     mismatch = (encoded - z).norm(dim=-1)  # (N,)
-    flagged = (mismatch > cfg.flag * z.norm(dim=-1)).nonzero().flatten()
+    norm = z.norm(dim=-1)  # (N,)
+    flagged = (mismatch > cfg.flag * norm).nonzero().flatten()
     if len(flagged) == 0 or (len(z) >= cfg.min_blocks and len(flagged) > cfg.max_share * len(z)):
         return read
     dev, model = tok.device, tok.model
@@ -117,35 +191,15 @@ def repair(tok: Tokenizer, latents: torch.Tensor, read: np.ndarray, cfg: RepairC
     cur = torch.from_numpy(read[flagged.numpy()].astype(np.int64)).to(dev)  # (F, T): the decoder's reading
     logits = model.decoder(zf.to(next(model.parameters()).dtype)).float()  # (F, T, 256)
     f, t = cur.shape
-    c = t // CHAR_BYTES
-    alts = alternatives(torch.log_softmax(logits, -1).view(f, c, CHAR_BYTES, BYTE_VALUES), cfg.top)  # (F, C, A, 4)
-    a = alts.shape[2]
-    char = torch.arange(c, device=dev).repeat_interleave(a)  # (C*A,) the character each candidate changes
-    pick = torch.arange(a, device=dev).repeat(c)  # (C*A,)
-    every = torch.arange(c * a, device=dev)
+    logp = torch.log_softmax(logits, -1).view(f, t // CHAR_BYTES, CHAR_BYTES, BYTE_VALUES)
     terms = SlotTerms(model.encoder) if SlotTerms.applies(model.encoder) else None
     dist = start.clone()
-    for _ in range(cfg.rounds):
-        trials = cur.view(f, c, CHAR_BYTES).unsqueeze(1).repeat(1, c * a, 1, 1)  # (F, C*A, C, 4)
-        trials[:, every, char] = alts[:, char, pick]
-        trials = trials.view(f, c * a, t)  # (F, C*A, T)
-        if terms is not None:  # E(trial) = E(cur) + the change of the one slot term the trial changes
-            slot = char * CHAR_BYTES // terms.slot_bytes  # (C*A,)
-            idx = slot.unsqueeze(-1) * terms.slot_bytes + torch.arange(terms.slot_bytes, device=dev)  # (C*A, S)
-            new = terms(trials[:, every.unsqueeze(-1), idx].reshape(-1, terms.slot_bytes), slot.repeat(f))
-            old = terms(cur[:, idx].reshape(-1, terms.slot_bytes), slot.repeat(f))
-            enc = now.unsqueeze(1) + (new - old).view(f, c * a, -1)  # (F, C*A, L)
-        else:
-            enc = tok.encode_bytes(trials.reshape(-1, t).cpu().numpy().astype(np.uint8)).to(dev).view(f, c * a, -1)
-        d = (enc - zf.unsqueeze(1)).norm(dim=-1)  # (F, C*A)
-        best, which = d.min(1)
-        better = best < dist
-        if not better.any():
-            break
-        rows = better.nonzero().flatten()
-        cur[rows] = trials[rows, which[rows]]
-        now[rows] = enc[rows, which[rows]]
-        dist[rows] = best[rows]
+    greedy(tok, terms, zf, cur, now, dist, alternatives(logp, cfg.top), cfg.rounds)
+    if terms is not None:  # still far from every codeword: every value of the slipped bytes, a block at a time
+        for i in (dist > cfg.flag * norm[flagged].to(dev)).nonzero().flatten().tolist():
+            one = slice(i, i + 1)
+            wide = wide_alternatives(logp[one])
+            greedy(tok, terms, zf[one], cur[one], now[one], dist[one], wide, cfg.rounds)
     accept = (dist < cfg.gain * start).cpu().numpy()
     out = read.copy()
     out[flagged.numpy()[accept]] = cur.cpu().numpy()[accept].astype(np.uint8)
