@@ -106,6 +106,16 @@ def test_bad_latents(tmp_path, tiny_tok: Tokenizer, tensor, meta, message) -> No
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt", "z.safetensors"]
 
 
+def test_latents_of_renamed_weights_name_the_model_that_ships_them(tmp_path, tiny_tok: Tokenizer) -> None:
+    """A file encoded with weights that now ship under another name says which name to decode it with."""
+    from tokun.checkpoint import fingerprint, weights_root
+
+    digest = fingerprint(weights_root() / "4x4x8")
+    src = _latents_file(tmp_path / "z.safetensors", torch.zeros(3, 16), model="old-name", model_sha256=digest)
+    with pytest.raises(InputError, match="encoded by model 'old-name' \\(shipped now as '4x4x8'\\).*--model 4x4x8$"):
+        stream.decode_file(tiny_tok, src, str(tmp_path / "out.txt"))
+
+
 def test_not_safetensors_and_wrong_name(tmp_path, tiny_tok: Tokenizer) -> None:
     (tmp_path / "x.safetensors").write_bytes(np.random.default_rng(0).bytes(300))
     with pytest.raises(InputError, match="not a safetensors file"):

@@ -43,6 +43,16 @@ def shipped_models() -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / CONFIG).is_file()) if root.is_dir() else []
 
 
+def fingerprint(folder: Path) -> str:
+    """The first 16 hex digits of the SHA-256 of a model directory's weights (recorded in latents files)."""
+    return hashlib.sha256((Path(folder) / WEIGHTS).read_bytes()).hexdigest()[:16]
+
+
+def shipped_with_fingerprint(digest: str) -> str | None:
+    """The shipped model whose weights have this fingerprint, if any."""
+    return next((name for name in shipped_models() if fingerprint(weights_root() / name) == digest), None)
+
+
 def resolve(model: str | Path | None) -> Path:
     """A shipped model name or a directory -> the model directory (clear error otherwise)."""
     name = DEFAULT_MODEL if model is None else str(model)

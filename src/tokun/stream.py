@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import __version__, codec
+from . import __version__, checkpoint, codec
 from .errors import InputError
 from .files import atomic_output, open_binary
 from .tokenizer import Tokenizer
@@ -199,8 +199,12 @@ def decode_file(tok: Tokenizer, src: str, dst: str, *, chunk_rows: int = 1 << 16
     meta, shape = latents.metadata, latents.shape
     made_by = meta.get("model_sha256")
     if made_by and tok.fingerprint and made_by != tok.fingerprint:
-        model = meta.get("model", "?")
-        raise InputError(f"{src} was encoded by model {model!r}, not by {tok.name!r}: decode it with --model {model}")
+        model = checkpoint.shipped_with_fingerprint(made_by) or meta.get("model", "?")
+        was = f" (shipped now as {model!r})" if model != meta.get("model") else ""
+        raise InputError(
+            f"{src} was encoded by model {meta.get('model', '?')!r}{was}, not by these weights ({tok.name!r}): "
+            f"decode it with --model {model}"
+        )
     if len(shape) != 2 or shape[1] != tok.latent_dim:
         raise InputError(f"latents must have shape (N, {tok.latent_dim}) for model {tok.name!r}, got {shape}")
     rows = shape[0]

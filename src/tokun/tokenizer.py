@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -83,7 +82,7 @@ class Tokenizer:
         (the decoder in ``decode_dtype``, default ``dtype``); ``verify`` as in the class."""
         folder = checkpoint.resolve(model)
         net = checkpoint.load_model(folder, device=device).to(dtype)
-        digest = hashlib.sha256((folder / checkpoint.WEIGHTS).read_bytes()).hexdigest()[:16]
+        digest = checkpoint.fingerprint(folder)
         name = folder.name if folder.parent == checkpoint.weights_root() else str(folder)
         return cls(
             net, name=name, fingerprint=digest, batch_size=batch_size, decode_dtype=decode_dtype, verify=verify
