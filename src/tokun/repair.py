@@ -138,42 +138,56 @@ def greedy(
     dist: torch.Tensor,
     alts: torch.Tensor,
     rounds: int,
+    *,
+    batch: int = 16384,
 ) -> None:
     """Up to ``rounds`` times, change the one character (of ``alts``, ``(F, C, A, 4)``) that brings each block's
     encoding ``now`` nearest its latent ``z``, while that gets nearer. Updates ``cur`` (bytes), ``now`` and
-    ``dist`` in place."""
+    ``dist`` in place. Candidates are encoded ``batch`` at a time (bounded memory)."""
     f, t = cur.shape
     c, a = t // CHAR_BYTES, alts.shape[2]
     dev = cur.device
     char = torch.arange(c, device=dev).repeat_interleave(a)  # (C*A,) the character each candidate changes
     pick = torch.arange(a, device=dev).repeat(c)  # (C*A,)
-    every = torch.arange(c * a, device=dev)
     span = torch.arange(CHAR_BYTES, device=dev)
     valid = scalar_values(alts[:, char, pick])  # (F, C*A)
+    step = max(1, batch // f)
+
+    def encode(sel: torch.Tensor, old: torch.Tensor | None) -> torch.Tensor:  # (n,) candidates -> (F, n, L)
+        n = len(sel)
+        if terms is None:
+            trials = cur.view(f, c, CHAR_BYTES).unsqueeze(1).repeat(1, n, 1, 1)  # (F, n, C, 4)
+            trials[:, torch.arange(n, device=dev), char[sel]] = alts[:, char[sel], pick[sel]]
+            return tok.encode_bytes(trials.view(-1, t).cpu().numpy().astype(np.uint8)).to(dev).view(f, n, -1)
+        size = terms.slot_bytes  # E(candidate) = E(cur) + the change of the one slot term it changes
+        slot = char[sel] * CHAR_BYTES // size  # (n,)
+        data = cur.view(f, t // size, size)[:, slot]  # (F, n, S)
+        at = (char[sel] * CHAR_BYTES % size).unsqueeze(-1) + span  # (n, 4)
+        data[:, torch.arange(n, device=dev).unsqueeze(-1), at] = alts[:, char[sel], pick[sel]]
+        new = terms(data.reshape(-1, size), slot.repeat(f)).view(f, n, -1)
+        return now.unsqueeze(1) + new - old[:, slot]  # (F, n, L)
+
     for _ in range(rounds):
-        if terms is not None:  # E(candidate) = E(cur) + the change of the one slot term it changes
-            size = terms.slot_bytes
-            slot = char * CHAR_BYTES // size  # (C*A,)
-            old = terms(cur.view(-1, size), torch.arange(t // size, device=dev).repeat(f)).view(f, t // size, -1)
-            bytes_ = cur.view(f, t // size, size)[:, slot]  # (F, C*A, S)
-            at = (char * CHAR_BYTES % size).unsqueeze(-1) + span  # (C*A, 4)
-            bytes_[:, every.unsqueeze(-1), at] = alts[:, char, pick]
-            new = terms(bytes_.reshape(-1, size), slot.repeat(f)).view(f, c * a, -1)
-            enc = now.unsqueeze(1) + new - old[:, slot]  # (F, C*A, L)
-        else:
-            trials = cur.view(f, c, CHAR_BYTES).unsqueeze(1).repeat(1, c * a, 1, 1)  # (F, C*A, C, 4)
-            trials[:, every, char] = alts[:, char, pick]
-            enc = tok.encode_bytes(trials.view(-1, t).cpu().numpy().astype(np.uint8)).to(dev).view(f, c * a, -1)
-        d = (enc - z.unsqueeze(1)).norm(dim=-1)  # (F, C*A)
-        d[~valid] = torch.inf  # text is made of Unicode scalar values, so are the candidates
-        best, which = d.min(1)
+        old = None
+        if terms is not None:  # (F, G, L): the terms of the current slots
+            slots = torch.arange(t // terms.slot_bytes, device=dev)
+            old = terms(cur.view(-1, terms.slot_bytes), slots.repeat(f)).view(f, len(slots), -1)
+        best = torch.full((f,), torch.inf, device=dev)
+        which = torch.zeros(f, dtype=torch.long, device=dev)
+        for lo in range(0, c * a, step):
+            sel = torch.arange(lo, min(lo + step, c * a), device=dev)
+            d = (encode(sel, old) - z.unsqueeze(1)).norm(dim=-1)  # (F, n)
+            d[~valid[:, sel]] = torch.inf  # text is made of Unicode scalar values, so are the candidates
+            got, w = d.min(1)
+            nearer = got < best
+            best[nearer], which[nearer] = got[nearer], sel[w[nearer]]
         rows = (best < dist).nonzero().flatten()
         if len(rows) == 0:
             return
         at = (char[which[rows]] * CHAR_BYTES).unsqueeze(-1) + span  # (R, 4)
         cur[rows.unsqueeze(-1), at] = alts[rows, char[which[rows]], pick[which[rows]]]
-        now[rows] = enc[rows, which[rows]]
-        dist[rows] = best[rows]
+        now[rows] = tok.encode_bytes(cur[rows].cpu().numpy().astype(np.uint8)).to(dev)  # exact, no drift
+        dist[rows] = (now[rows] - z[rows]).norm(dim=-1)
 
 
 @torch.inference_mode()
