@@ -34,13 +34,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
+from .fast import FoldedEncoder
 from .model import BYTE_VALUES, Encoder
 
 if TYPE_CHECKING:
     from .tokenizer import Tokenizer
 
 CHAR_BYTES = 4
+RUNNER_UPS = 3  # of one byte, next to every value of another, in the wide search
 
 
 @dataclass(frozen=True)
@@ -56,11 +59,14 @@ class RepairConfig:
 
 
 class SlotTerms:
-    """The terms of a linear last tokenize block: ``(M, slot_bytes)`` bytes of slot ``s`` -> ``(M, L)``."""
+    """The terms of a linear last tokenize block: ``(M, slot_bytes)`` bytes of slot ``s`` -> ``(M, L)``.
 
-    def __init__(self, encoder: Encoder) -> None:
+    The levels below the last block run through ``fast`` when given (the tokenizer's encoder, whose first block
+    is folded into tables: :mod:`tokun.fast`), else through ``encoder``'s own blocks."""
+
+    def __init__(self, encoder: Encoder, fast: torch.nn.Module | None = None) -> None:
         last = encoder.blocks[-1]
-        self.encoder = encoder
+        self.encoder, self.fast, self.last = encoder, fast if isinstance(fast, FoldedEncoder) else None, last
         self.slots = last.group
         self.slot_bytes = encoder.cfg.block_bytes // last.group
         width = last.proj.in_features // last.group
@@ -69,20 +75,30 @@ class SlotTerms:
     @staticmethod
     def applies(encoder: Encoder) -> bool:
         last = encoder.blocks[-1]
-        return last.attention is None and isinstance(last.act, torch.nn.Identity)
+        return len(encoder.blocks) > 1 and last.attention is None and isinstance(last.act, torch.nn.Identity)
+
+    def below(self, data: torch.Tensor) -> torch.Tensor:
+        """``(M, slot_bytes)`` bytes -> ``(M, D)``: the slot's vector as the last block receives it."""
+        if self.fast is not None:
+            fast = self.fast
+            idx = data.reshape(-1, fast.group) + fast.offsets  # (M*S/G1, G1)
+            x = fast.act(F.embedding_bag(idx, fast.tables, mode="sum")).view(len(data), -1, fast.tables.shape[1])
+            blocks = list(fast.blocks)[:-1]
+        else:
+            x = self.encoder.embed(data.long())  # (M, S, E)
+            blocks = list(self.encoder.blocks)[:-1]
+        for block in blocks:
+            x = block(x)  # (M, S', D)
+        return x.squeeze(1)
 
     def __call__(self, data: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
-        enc, last = self.encoder, self.encoder.blocks[-1]
-        x = enc.embed(data.long())  # (M, slot_bytes, E)
-        for block in enc.blocks[:-1]:
-            x = block(x)  # (M, slot_bytes / G, D)
-        v = last.norm(x.squeeze(1)) + last.position[slot]  # (M, D)
+        v = self.last.norm(self.below(data)) + self.last.position[slot]  # (M, D)
         term = torch.empty(len(v), self.weight.shape[0], dtype=v.dtype, device=v.device)  # (M, L)
         for s in slot.unique().tolist():
             rows = slot == s
             term[rows] = v[rows] @ self.weight[:, s].T  # (M_s, D) @ (D, L)
         term = term.float()
-        return term - term.mean(-1, keepdim=True) if enc.cfg.center_latent else term
+        return term - term.mean(-1, keepdim=True) if self.encoder.cfg.center_latent else term
 
 
 def alternatives(logp: torch.Tensor, top: int) -> torch.Tensor:
@@ -104,21 +120,24 @@ def alternatives(logp: torch.Tensor, top: int) -> torch.Tensor:
 
 
 def wide_alternatives(logp: torch.Tensor) -> torch.Tensor:
-    """``(F, C, 4, 256)`` byte log-probabilities -> ``(F, C, A, 4)``: the decoder's reading with every value of
-    one byte, or with one byte at its runner-up and every value of another (4,096 a character).
-    The decoder guesses each byte on its own, so a slip of the high bytes can leave the right low byte far down
-    its list (U+2E41 read as U+1E941: the third byte's right value ranked 77th)."""
-    chars, runner_up = logp.topk(2, -1).indices.unbind(-1)  # (F, C, 4) each
-    every = torch.arange(BYTE_VALUES, device=logp.device)
+    """``(F, C, 4, 256)`` byte log-probabilities -> ``(F, C, A, 4)``: the decoder's reading (first byte 0, as in
+    every Unicode scalar value) with every possible value of one byte, alone or next to one of another byte's
+    ``RUNNER_UPS`` runner-ups (3,703 a character). The decoder guesses each byte on its own, so a slip of a high
+    byte can leave the right low byte far down its list (U+2E41 read as U+1E941: the third byte's right value
+    77th; in Han text, the plane byte's right value 2nd or 3rd and the next byte's 11th)."""
+    ranked = logp.topk(1 + RUNNER_UPS, -1).indices  # (F, C, 4, 1 + R)
+    chars = ranked[..., 0].clone()  # (F, C, 4)
+    chars[..., 0] = 0
     out = []
-    for j in range(CHAR_BYTES):
-        one = chars.unsqueeze(2).repeat(1, 1, BYTE_VALUES, 1)  # (F, C, 256, 4)
-        one[..., j] = every
+    for j in range(1, CHAR_BYTES):
+        values = torch.arange(0x11 if j == 1 else BYTE_VALUES, device=logp.device)  # planes 0-16, or any byte
+        one = chars.unsqueeze(2).repeat(1, 1, len(values), 1)  # (F, C, V, 4)
+        one[..., j] = values
         out.append(one)
-        for k in range(CHAR_BYTES):
-            if k != j:
+        for k in range(1, CHAR_BYTES):
+            for r in range(1, 1 + RUNNER_UPS) if k != j else ():
                 two = one.clone()
-                two[..., k] = runner_up[..., k].unsqueeze(-1)
+                two[..., k] = ranked[..., k, r].unsqueeze(-1)
                 out.append(two)
     return torch.cat(out, 2)
 
@@ -139,53 +158,61 @@ def greedy(
     alts: torch.Tensor,
     rounds: int,
     *,
+    done: torch.Tensor | None = None,
     batch: int = 16384,
 ) -> None:
     """Up to ``rounds`` times, change the one character (of ``alts``, ``(F, C, A, 4)``) that brings each block's
-    encoding ``now`` nearest its latent ``z``, while that gets nearer. Updates ``cur`` (bytes), ``now`` and
-    ``dist`` in place. Candidates are encoded ``batch`` at a time (bounded memory)."""
-    f, t = cur.shape
+    encoding ``now`` nearest its latent ``z``, while that gets nearer and ``dist`` stays above ``done`` (``(F,)``,
+    default 0). Updates ``cur`` (bytes), ``now`` and ``dist`` in place. Candidates are encoded ``batch`` at a
+    time (bounded memory)."""
+    t = cur.shape[1]
     c, a = t // CHAR_BYTES, alts.shape[2]
     dev = cur.device
     char = torch.arange(c, device=dev).repeat_interleave(a)  # (C*A,) the character each candidate changes
     pick = torch.arange(a, device=dev).repeat(c)  # (C*A,)
     span = torch.arange(CHAR_BYTES, device=dev)
     valid = scalar_values(alts[:, char, pick])  # (F, C*A)
-    step = max(1, batch // f)
+    done = torch.zeros_like(dist) if done is None else done
 
-    def encode(sel: torch.Tensor, old: torch.Tensor | None) -> torch.Tensor:  # (n,) candidates -> (F, n, L)
-        n = len(sel)
+    def encode(rows: torch.Tensor, sel: torch.Tensor, old: torch.Tensor | None) -> torch.Tensor:
+        """``(R,)`` blocks, ``(n,)`` candidates -> ``(R, n, L)`` their encodings."""
+        r, n = len(rows), len(sel)
         if terms is None:
-            trials = cur.view(f, c, CHAR_BYTES).unsqueeze(1).repeat(1, n, 1, 1)  # (F, n, C, 4)
-            trials[:, torch.arange(n, device=dev), char[sel]] = alts[:, char[sel], pick[sel]]
-            return tok.encode_bytes(trials.view(-1, t).cpu().numpy().astype(np.uint8)).to(dev).view(f, n, -1)
+            trials = cur[rows].view(r, c, CHAR_BYTES).unsqueeze(1).repeat(1, n, 1, 1)  # (R, n, C, 4)
+            trials[:, torch.arange(n, device=dev), char[sel]] = alts[rows][:, char[sel], pick[sel]]
+            return tok.encode_bytes(trials.view(-1, t).cpu().numpy().astype(np.uint8)).to(dev).view(r, n, -1)
         size = terms.slot_bytes  # E(candidate) = E(cur) + the change of the one slot term it changes
         slot = char[sel] * CHAR_BYTES // size  # (n,)
-        data = cur.view(f, t // size, size)[:, slot]  # (F, n, S)
+        data = cur[rows].view(r, t // size, size)[:, slot]  # (R, n, S)
         at = (char[sel] * CHAR_BYTES % size).unsqueeze(-1) + span  # (n, 4)
-        data[:, torch.arange(n, device=dev).unsqueeze(-1), at] = alts[:, char[sel], pick[sel]]
-        new = terms(data.reshape(-1, size), slot.repeat(f)).view(f, n, -1)
-        return now.unsqueeze(1) + new - old[:, slot]  # (F, n, L)
+        data[:, torch.arange(n, device=dev).unsqueeze(-1), at] = alts[rows][:, char[sel], pick[sel]]
+        new = terms(data.reshape(-1, size), slot.repeat(r)).view(r, n, -1)
+        return now[rows].unsqueeze(1) + new - old[:, slot]  # (R, n, L)
 
     for _ in range(rounds):
+        rows = (dist > done).nonzero().flatten()  # blocks still searching
+        if len(rows) == 0:
+            return
         old = None
-        if terms is not None:  # (F, G, L): the terms of the current slots
+        if terms is not None:  # (R, G, L): the terms of the current slots
             slots = torch.arange(t // terms.slot_bytes, device=dev)
-            old = terms(cur.view(-1, terms.slot_bytes), slots.repeat(f)).view(f, len(slots), -1)
-        best = torch.full((f,), torch.inf, device=dev)
-        which = torch.zeros(f, dtype=torch.long, device=dev)
+            old = terms(cur[rows].view(-1, terms.slot_bytes), slots.repeat(len(rows))).view(len(rows), len(slots), -1)
+        best = torch.full((len(rows),), torch.inf, device=dev)
+        which = torch.zeros(len(rows), dtype=torch.long, device=dev)
+        step = max(1, batch // len(rows))
         for lo in range(0, c * a, step):
             sel = torch.arange(lo, min(lo + step, c * a), device=dev)
-            d = (encode(sel, old) - z.unsqueeze(1)).norm(dim=-1)  # (F, n)
-            d[~valid[:, sel]] = torch.inf  # text is made of Unicode scalar values, so are the candidates
+            d = (encode(rows, sel, old) - z[rows].unsqueeze(1)).norm(dim=-1)  # (R, n)
+            d[~valid[rows][:, sel]] = torch.inf  # text is made of Unicode scalar values, so are the candidates
             got, w = d.min(1)
             nearer = got < best
             best[nearer], which[nearer] = got[nearer], sel[w[nearer]]
-        rows = (best < dist).nonzero().flatten()
+        keep = best < dist[rows]
+        rows, which = rows[keep], which[keep]
         if len(rows) == 0:
             return
-        at = (char[which[rows]] * CHAR_BYTES).unsqueeze(-1) + span  # (R, 4)
-        cur[rows.unsqueeze(-1), at] = alts[rows, char[which[rows]], pick[which[rows]]]
+        at = (char[which] * CHAR_BYTES).unsqueeze(-1) + span  # (R', 4)
+        cur[rows.unsqueeze(-1), at] = alts[rows, char[which], pick[which]]
         now[rows] = tok.encode_bytes(cur[rows].cpu().numpy().astype(np.uint8)).to(dev)  # exact, no drift
         dist[rows] = (now[rows] - z[rows]).norm(dim=-1)
 
@@ -206,14 +233,14 @@ def repair(tok: Tokenizer, latents: torch.Tensor, read: np.ndarray, cfg: RepairC
     logits = model.decoder(zf.to(next(model.parameters()).dtype)).float()  # (F, T, 256)
     f, t = cur.shape
     logp = torch.log_softmax(logits, -1).view(f, t // CHAR_BYTES, CHAR_BYTES, BYTE_VALUES)
-    terms = SlotTerms(model.encoder) if SlotTerms.applies(model.encoder) else None
+    terms = SlotTerms(model.encoder, tok.encoder) if SlotTerms.applies(model.encoder) else None
     dist = start.clone()
-    greedy(tok, terms, zf, cur, now, dist, alternatives(logp, cfg.top), cfg.rounds)
+    near = cfg.flag * norm[flagged].to(dev)  # (F,) within this, a reading is taken as right: stop searching
+    greedy(tok, terms, zf, cur, now, dist, alternatives(logp, cfg.top), cfg.rounds, done=near)
     if terms is not None:  # still far from every codeword: every value of the slipped bytes, a block at a time
-        for i in (dist > cfg.flag * norm[flagged].to(dev)).nonzero().flatten().tolist():
+        for i in (dist > near).nonzero().flatten().tolist():
             one = slice(i, i + 1)
-            wide = wide_alternatives(logp[one])
-            greedy(tok, terms, zf[one], cur[one], now[one], dist[one], wide, cfg.rounds)
+            greedy(tok, terms, zf[one], cur[one], now[one], dist[one], wide_alternatives(logp[one]), cfg.rounds, done=near[one])
     accept = (dist < cfg.gain * start).cpu().numpy()
     out = read.copy()
     out[flagged.numpy()[accept]] = cur.cpu().numpy()[accept].astype(np.uint8)
