@@ -1,7 +1,7 @@
 """Where isotropic noise breaks a model: character accuracy per file at one k, next to how much each
 file's blocks carry (issue: latents a model can hit).
 
-    python scripts/noise_by_file.py ../shared/corpora --model 4x16-robust --k 0.5
+    python scripts/noise_by_file.py ../shared/corpora --model 4x16 --k 0.5
 
 sigma is measured over all the texts together, as ``tokun noise`` does; each file's blocks then get
 N(0, (k sigma)^2) on every dimension (``--draws`` fresh draws). Next to each file's accuracy: its

@@ -133,6 +133,6 @@ def test_lm_compare_takes_the_model_before_or_after_the_subcommand() -> None:
     from tokun.cli import build_parser
 
     parser = build_parser()
-    assert parser.parse_args(["lm", "compare", "--model", "4x16-robust"]).model == "4x16-robust"
-    assert parser.parse_args(["lm", "--model", "4x16-robust", "compare"]).model == "4x16-robust"
+    assert parser.parse_args(["lm", "compare", "--model", "4x16-exact"]).model == "4x16-exact"
+    assert parser.parse_args(["lm", "--model", "4x16-exact", "compare"]).model == "4x16-exact"
     assert parser.parse_args(["lm", "compare"]).model is None  # the default, 4x16

@@ -12,8 +12,9 @@ from .conftest import FIXTURE
 
 
 @pytest.fixture(scope="module")
-def robust() -> Tokenizer:
-    return Tokenizer.load("4x16-robust", verify=False)
+def plain() -> Tokenizer:
+    """The default model, its decoder's reading unverified."""
+    return Tokenizer.load("4x16", verify=False)
 
 
 def rows_of(tok: Tokenizer, cps: np.ndarray) -> np.ndarray:
@@ -56,17 +57,17 @@ def test_alternatives_hold_the_runner_ups() -> None:
 
 
 @pytest.mark.parametrize("linear", [True, False])
-def test_slips_are_corrected(robust: Tokenizer, linear: bool, monkeypatch) -> None:
+def test_slips_are_corrected(plain: Tokenizer, linear: bool, monkeypatch) -> None:
     """One or two characters of a block read as the decoder's runner-up are put back, with the slot-term
     shortcut and with whole re-encodings alike."""
     if not linear:
         monkeypatch.setattr(SlotTerms, "applies", staticmethod(lambda encoder: False))
     text = FIXTURE.read_text(encoding="utf-8")
     rows = codec.encode(text)
-    z = robust.encode_bytes(rows)
-    read = robust.decode_bytes(z)
+    z = plain.encode_bytes(rows)
+    read = plain.decode_bytes(z)
     with torch.inference_mode():
-        runner_up = robust.model.decoder(z).topk(2, -1).indices[..., 1].numpy()  # (N, T)
+        runner_up = plain.model.decoder(z).topk(2, -1).indices[..., 1].numpy()  # (N, T)
     slipped = rows.copy()
     rng = np.random.default_rng(0)
     blocks = rng.choice(np.flatnonzero((read == rows).all(1)), 4, replace=False)  # blocks the decoder reads right
@@ -74,40 +75,40 @@ def test_slips_are_corrected(robust: Tokenizer, linear: bool, monkeypatch) -> No
         for c in rng.choice(16, 1 + n % 2, replace=False):  # one slip, or two in the same block
             slipped[b, 4 * c + 3] = runner_up[b, 4 * c + 3]
     assert char_errors(slipped, rows) == 6
-    assert (repair(robust, z, slipped) == rows).all()
+    assert (repair(plain, z, slipped) == rows).all()
 
 
-def test_real_slips_are_corrected(robust: Tokenizer) -> None:
-    """The robust model misreads a few random characters of clean latents; verified decoding reads them all."""
-    rows = rows_of(robust, random_codepoints("planes0-3", 100_000, seed=1))
-    z = robust.encode_bytes(rows)
-    read = robust.decode_bytes(z)
+def test_real_slips_are_corrected(plain: Tokenizer) -> None:
+    """The default's decoder misreads a few random characters of clean latents; verified decoding reads them all."""
+    rows = rows_of(plain, random_codepoints("planes0-3", 100_000, seed=1))
+    z = plain.encode_bytes(rows)
+    read = plain.decode_bytes(z)
     assert char_errors(read, rows) > 0
-    fixed = np.concatenate([repair(robust, z[i : i + 512], read[i : i + 512]) for i in range(0, len(z), 512)])
+    fixed = np.concatenate([repair(plain, z[i : i + 512], read[i : i + 512]) for i in range(0, len(z), 512)])
     assert char_errors(fixed, rows) == 0
-    verified = Tokenizer.load("4x16-robust")  # verify=True is the default
+    verified = Tokenizer.load("4x16")  # verify=True is the default
     assert (verified.decode_bytes(z) == rows).all()
 
 
-def test_int8_latents_are_read_exactly(robust: Tokenizer) -> None:
+def test_int8_latents_are_read_exactly(plain: Tokenizer) -> None:
     from tokun.noise import int8_roundtrip
 
-    rows = rows_of(robust, random_codepoints("assigned", 100_000, seed=2))
-    z = int8_roundtrip(robust.encode_bytes(rows))
-    verified = Tokenizer.load("4x16-robust")
-    assert char_errors(verified.decode_bytes(z), rows) < char_errors(robust.decode_bytes(z), rows)
+    rows = rows_of(plain, random_codepoints("assigned", 100_000, seed=2))
+    z = int8_roundtrip(plain.encode_bytes(rows))
+    verified = Tokenizer.load("4x16")
+    assert char_errors(verified.decode_bytes(z), rows) < char_errors(plain.decode_bytes(z), rows)
     assert char_errors(verified.decode_bytes(z), rows) == 0
 
 
-def test_noisy_latents_are_left_as_the_decoder_reads_them(robust: Tokenizer) -> None:
+def test_noisy_latents_are_left_as_the_decoder_reads_them(plain: Tokenizer) -> None:
     """Latents that are no encoder output are near no codeword: a chunk of them is not searched."""
     rows = codec.encode(FIXTURE.read_text(encoding="utf-8"))
-    z = add_noise(robust.encode_bytes(rows), 0.5)
-    read = robust.decode_bytes(z)
+    z = add_noise(plain.encode_bytes(rows), 0.5)
+    read = plain.decode_bytes(z)
     assert char_errors(read, rows) > 0
-    assert repair(robust, z, read) is read
+    assert repair(plain, z, read) is read
     # a small chunk is searched anyway, but nothing comes twice as close: the reading stays
-    assert (repair(robust, z[:4], read[:4]) == read[:4]).all()
+    assert (repair(plain, z[:4], read[:4]) == read[:4]).all()
 
 
 
@@ -128,11 +129,11 @@ def test_wide_alternatives_hold_every_value_of_a_byte_next_to_a_runner_up() -> N
     assert (alts == want.unsqueeze(2)).all(-1).any(-1).all()
 
 
-def test_a_slip_of_two_bytes_is_found_by_the_wide_search(robust: Tokenizer) -> None:
+def test_a_slip_of_two_bytes_is_found_by_the_wide_search(plain: Tokenizer) -> None:
     """The decoder guesses bytes one by one: when its reading of a character is off in a high byte (right value
     its runner-up) and a low byte (right value far down its list), the wide search still lands on the codeword."""
     rows = codec.encode(FIXTURE.read_text(encoding="utf-8"))[:8]  # (8, 64)
-    z = robust.encode_bytes(rows)
+    z = plain.encode_bytes(rows)
     truth = torch.from_numpy(rows.astype(np.int64)).view(8, 16, 4)
     slipped = truth.clone()
     slipped[3, 5, 1] = (truth[3, 5, 1] + 1) % 256
@@ -140,13 +141,13 @@ def test_a_slip_of_two_bytes_is_found_by_the_wide_search(robust: Tokenizer) -> N
     logp = torch.full((1, 16, 4, 256), -30.0).scatter(-1, slipped[3:4].unsqueeze(-1), 0.0)  # reads the slip
     logp[0, 5, 1, truth[3, 5, 1]] = -1.0  # the right high byte: runner-up; the right low byte: nowhere near
     cur = slipped[3:4].reshape(1, -1).clone()
-    now = robust.encode_bytes(cur.numpy().astype(np.uint8))
+    now = plain.encode_bytes(cur.numpy().astype(np.uint8))
     dist = (now - z[3:4]).norm(dim=-1)
-    terms = SlotTerms(robust.model.encoder)
+    terms = SlotTerms(plain.model.encoder)
     with torch.inference_mode():
-        greedy(robust, terms, z[3:4], cur, now, dist, alternatives(logp, 8), 4)
+        greedy(plain, terms, z[3:4], cur, now, dist, alternatives(logp, 8), 4)
         assert (cur.view(16, 4) != truth[3]).any()  # the narrow search cannot reach it
         assert scalar_values(cur.view(16, 4)).all()  # nor does it wander off Unicode
-        greedy(robust, terms, z[3:4], cur, now, dist, wide_alternatives(logp), 4)
+        greedy(plain, terms, z[3:4], cur, now, dist, wide_alternatives(logp), 4)
     assert (cur.view(16, 4) == truth[3]).all()
     assert dist.item() < 1e-3 * z[3].norm()

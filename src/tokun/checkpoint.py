@@ -31,6 +31,8 @@ WEIGHTS = "model.safetensors"
 TRAIN_STATE = "train_state.safetensors"
 TRAIN_JSON = "train.json"
 DEFAULT_MODEL = "4x16"
+# earlier names of shipped models: "4x16-robust" became the default "4x16" once verified decoding made it exact
+ALIASES = {"4x16-robust": "4x16"}
 
 
 def weights_root() -> Path:
@@ -56,7 +58,7 @@ def shipped_with_fingerprint(digest: str) -> str | None:
 def resolve(model: str | Path | None) -> Path:
     """A shipped model name or a directory -> the model directory (clear error otherwise)."""
     name = DEFAULT_MODEL if model is None else str(model)
-    shipped = weights_root() / name
+    shipped = weights_root() / ALIASES.get(name, name)
     if "/" not in name and os.sep not in name and (shipped / CONFIG).is_file():
         return shipped
     path = Path(name)

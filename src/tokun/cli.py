@@ -422,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--corpora", nargs="*", default=["../shared/corpora"], help="text files or folders")
     c.add_argument("--minutes", type=float, default=8.0, help="training wall-clock per model (default 8)")
     c.add_argument(
-        "--model", default=argparse.SUPPRESS, help="tokun model at both ends (default: 4x16; 4x16-robust is better)"
+        "--model", default=argparse.SUPPRESS, help="tokun model at both ends (default: 4x16)"
     )
     c.add_argument("--batch-size", type=int, default=16)
     c.add_argument("--threads", type=int)

@@ -14,8 +14,8 @@ changed only when the search brings it at least ``gain`` times closer: nearest-c
 cannot make a right reading wrong, since a right reading is already the nearest codeword.
 
 Latents that are not encoder outputs (a language model's predictions, noisy latents) lie near no
-codeword and every block of them is flagged: when more than ``max_share`` (half) of a chunk's blocks are, the
-chunk is left as the decoder read it, at the cost of one re-encoding.
+codeword and every block of them is flagged: when more than ``max_share`` (half) of the blocks of a call
+are, and more than ``few`` (4), they are left as the decoder read them, at the cost of one re-encoding.
 
 When the encoder's last tokenize block is linear (no latent activation, no attention: every shipped
 model), the latent is a constant plus one term per slot of that block (a character for ``4x16``, four
@@ -51,8 +51,9 @@ class RepairConfig:
     """How verified decoding searches (module docstring)."""
 
     flag: float = 0.025  # relative mismatch above which a block is searched
-    max_share: float = 0.5  # more flagged blocks than this share of a chunk: not encoder outputs, left alone
-    min_blocks: int = 20  # chunks smaller than this are always searched (the share means little)
+    max_share: float = 0.5  # more flagged blocks than this share of a call: not encoder outputs, left alone
+    few: int = 4  # up to this many flagged blocks are searched whatever their share (short texts)
+    group: int = 256  # flagged blocks searched together (bounded memory)
     top: int = 8  # values tried per byte (one byte changed at a time)
     rounds: int = 4  # characters changed per block at most
     gain: float = 0.5  # a block changes only if its distance to the latent falls below gain x the decoder's
@@ -219,29 +220,49 @@ def greedy(
 
 @torch.inference_mode()
 def repair(tok: Tokenizer, latents: torch.Tensor, read: np.ndarray, cfg: RepairConfig = RepairConfig()) -> np.ndarray:
-    """``(N, L)`` latents and the decoder's ``(N, T)`` byte reading of them -> the reading with slips corrected."""
+    """``(N, L)`` latents and the decoder's ``(N, T)`` byte reading of them -> the reading with slips corrected.
+
+    Whether the latents are taken as encoder outputs is decided over the whole call (``max_share``, ``few``)."""
     z = latents.float().cpu()
     encoded = tok.encode_bytes(read)  # (N, L)
     mismatch = (encoded - z).norm(dim=-1)  # (N,)
     norm = z.norm(dim=-1)  # (N,)
     flagged = (mismatch > cfg.flag * norm).nonzero().flatten()
-    if len(flagged) == 0 or (len(z) >= cfg.min_blocks and len(flagged) > cfg.max_share * len(z)):
+    if len(flagged) == 0 or len(flagged) > max(cfg.max_share * len(z), cfg.few):
         return read
+    out = read.copy()
+    for group in flagged.split(cfg.group):
+        rows = group.numpy()
+        out[rows] = _search(tok, z[group], read[rows], encoded[group], mismatch[group], norm[group], cfg)
+    return out
+
+
+def _search(
+    tok: Tokenizer,
+    z: torch.Tensor,
+    read: np.ndarray,
+    encoded: torch.Tensor,
+    mismatch: torch.Tensor,
+    norm: torch.Tensor,
+    cfg: RepairConfig,
+) -> np.ndarray:
+    """The search on ``(F, ...)`` flagged blocks: their corrected reading."""
     dev, model = tok.device, tok.model
-    zf, start, now = z[flagged].to(dev), mismatch[flagged].to(dev), encoded[flagged].to(dev)  # (F, L), (F,), (F, L)
-    cur = torch.from_numpy(read[flagged.numpy()].astype(np.int64)).to(dev)  # (F, T): the decoder's reading
+    zf, start, now = z.to(dev), mismatch.to(dev), encoded.to(dev)  # (F, L), (F,), (F, L)
+    cur = torch.from_numpy(read.astype(np.int64)).to(dev)  # (F, T): the decoder's reading
     logits = model.decoder(zf.to(next(model.parameters()).dtype)).float()  # (F, T, 256)
     f, t = cur.shape
     logp = torch.log_softmax(logits, -1).view(f, t // CHAR_BYTES, CHAR_BYTES, BYTE_VALUES)
     terms = SlotTerms(model.encoder, tok.encoder) if SlotTerms.applies(model.encoder) else None
     dist = start.clone()
-    near = cfg.flag * norm[flagged].to(dev)  # (F,) within this, a reading is taken as right: stop searching
+    near = cfg.flag * norm.to(dev)  # (F,) within this, a reading is taken as right: stop searching
     greedy(tok, terms, zf, cur, now, dist, alternatives(logp, cfg.top), cfg.rounds, done=near)
     if terms is not None:  # still far from every codeword: every value of the slipped bytes, a block at a time
         for i in (dist > near).nonzero().flatten().tolist():
             one = slice(i, i + 1)
-            greedy(tok, terms, zf[one], cur[one], now[one], dist[one], wide_alternatives(logp[one]), cfg.rounds, done=near[one])
+            wide = wide_alternatives(logp[one])
+            greedy(tok, terms, zf[one], cur[one], now[one], dist[one], wide, cfg.rounds, done=near[one])
     accept = (dist < cfg.gain * start).cpu().numpy()
     out = read.copy()
-    out[flagged.numpy()[accept]] = cur.cpu().numpy()[accept].astype(np.uint8)
+    out[accept] = cur.cpu().numpy()[accept].astype(np.uint8)
     return out

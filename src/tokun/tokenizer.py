@@ -120,9 +120,8 @@ class Tokenizer:
         step = min(self.batch_size, 512)  # logits are 256x larger than bytes: smaller chunks bound memory
         for i in range(0, len(z), step):
             chunk = z[i : i + step].to(device=self.device, dtype=self.decode_dtype)
-            read = self.decoder(chunk).argmax(-1).to(torch.uint8).cpu().numpy()
-            out[i : i + step] = repair(self, z[i : i + step], read) if self.verify else read
-        return out
+            out[i : i + step] = self.decoder(chunk).argmax(-1).to(torch.uint8).cpu().numpy()
+        return repair(self, z, out) if self.verify else out
 
     # -- text <-> latents ----------------------------------------------------------------------
 
