@@ -47,13 +47,16 @@ def test_slot_terms_only_for_a_linear_last_block() -> None:
 def test_alternatives_hold_the_runner_ups() -> None:
     logp = torch.log_softmax(torch.randn(2, 3, 4, 256), -1)
     alts = alternatives(logp, top=5)  # (F, C, A, 4)
-    assert alts.shape == (2, 3, 4 * 5 + 6, 4)
+    assert alts.shape == (2, 3, 4 * 5 + 6 + 4 + 1, 4)  # one byte among its top 5; 2, 3 or 4 bytes at runner-ups
     best, second = logp.argmax(-1), logp.topk(2, -1).indices[..., 1]
     assert (alts == best.unsqueeze(2)).all(-1).any(-1).all()  # the decoder's own reading is a candidate
     for j in range(4):  # each byte's runner-up, the others kept
         want = best.clone()
         want[..., j] = second[..., j]
         assert (alts == want.unsqueeze(2)).all(-1).any(-1).all()
+    want = second.clone()
+    want[..., 0] = best[..., 0]  # three bytes at their runner-ups
+    assert (alts == want.unsqueeze(2)).all(-1).any(-1).all()
 
 
 @pytest.mark.parametrize("linear", [True, False])

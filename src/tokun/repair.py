@@ -8,7 +8,7 @@ rounding of the latent, a slip lands a character's worth away. For the shipped m
                                                  a wrong character >= 0.046
 
 so blocks above ``flag`` (0.025) are searched: alternatives for each character from the decoder's top
-``top`` values of each byte (one byte changed) and its runner-ups (two bytes changed), greedy, up to
+``top`` values of each byte (one byte changed) and its runner-ups (two to four bytes changed), greedy, up to
 ``rounds`` characters per block, keeping the text whose encoding is nearest the latent. A block is
 changed only when the search brings it at least ``gain`` times closer: nearest-codeword decoding, which
 cannot make a right reading wrong, since a right reading is already the nearest codeword.
@@ -29,6 +29,7 @@ a whole encode. Other models re-encode every candidate.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -104,7 +105,8 @@ class SlotTerms:
 
 def alternatives(logp: torch.Tensor, top: int) -> torch.Tensor:
     """``(F, C, 4, 256)`` byte log-probabilities -> ``(F, C, A, 4)`` candidate characters: the decoder's
-    reading with one byte set to each of that byte's ``top`` likeliest values, or two bytes to their runner-ups."""
+    reading with one byte set to each of that byte's ``top`` likeliest values, or two, three or four bytes to
+    their runner-ups ('a', U+0061, read as U+13D04: three bytes, each right at rank 2)."""
     best = logp.argmax(-1)  # (F, C, 4)
     ranked = logp.topk(top, -1).indices  # (F, C, 4, top)
     out = []
@@ -112,10 +114,10 @@ def alternatives(logp: torch.Tensor, top: int) -> torch.Tensor:
         alt = best.unsqueeze(2).repeat(1, 1, top, 1)  # (F, C, top, 4)
         alt[..., j] = ranked[..., j, :]
         out.append(alt)
-    for j in range(CHAR_BYTES):
-        for k in range(j + 1, CHAR_BYTES):
+    for size in range(2, CHAR_BYTES + 1):
+        for which in map(list, itertools.combinations(range(CHAR_BYTES), size)):
             alt = best.clone()
-            alt[..., j], alt[..., k] = ranked[..., j, 1], ranked[..., k, 1]
+            alt[..., which] = ranked[..., which, 1]
             out.append(alt.unsqueeze(2))
     return torch.cat(out, 2)
 
