@@ -158,3 +158,19 @@ def test_decoder_mlp_starts_as_the_identity_and_sees_the_whole_block() -> None:
 def test_decoder_mlp_is_validated() -> None:
     with pytest.raises(Exception, match="decoder_mlp"):
         ModelConfig(decoder_mlp=-1)
+
+
+def test_rescaled_latents_decode_the_same() -> None:
+    """Latents multiplied by a factor, and the decoder's first layer divided by it: same logits, scaled latents."""
+    from tokun.checkpoint import load_model
+
+    model = load_model("4x16")
+    data = torch.randint(0, 256, (8, 64))
+    data[:, 0::4] = 0  # valid UTF-32 first bytes, as text has
+    z, logits = model.encode(data), model(data)
+    model.rescale_latents(1e-3)
+    assert torch.allclose(model.encode(data), 1e-3 * z, rtol=1e-4, atol=1e-6 * z.abs().max().item())
+    assert torch.allclose(model(data), logits, rtol=1e-3, atol=1e-3)
+    mlp = AutoEncoder(ModelConfig(token_dim=(4, 4), embed_dim=8, latent_dim=16, decoder_mlp=32))
+    with pytest.raises(ValueError, match="linear path"):
+        mlp.rescale_latents(2.0)

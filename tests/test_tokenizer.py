@@ -126,3 +126,12 @@ def test_default_is_exact_and_far_more_noise_tolerant_than_the_exact_model() -> 
 
     assert right("4x16", 0.0) == 1.0 and right("4x16-exact", 0.0) == 1.0
     assert right("4x16", 0.5) > right("4x16-exact", 0.5) + 0.05
+
+
+def test_default_is_exact_in_float16_and_bfloat16() -> None:
+    """The whole model in float16 (its first detokenize block kept in float32) or bfloat16 reads the fixture
+    exactly, verified as in float32."""
+    text = FIXTURE.read_text(encoding="utf-8")
+    for dtype in (torch.float16, torch.bfloat16):
+        tok = Tokenizer.load(dtype=dtype)
+        assert tok.decode(tok.encode(text), length=len(text)) == text

@@ -109,6 +109,19 @@ class LatentMLP(nn.Module):
         return x + self.down(self.act(self.up(self.norm(x))))  # (B, 1, L)
 
 
+class InFloat32(nn.Module):
+    """``module`` run in float32 whatever its input's dtype; the output in the input's dtype. For float16
+    inference: the first detokenize block of a noise-trained decoder reaches pre-activations beyond float16's
+    range (its LayerNorm brings them back to order 1)."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module.float()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.module(x.float()).to(x.dtype)
+
+
 class Encoder(nn.Module):
     """``(..., N, block_bytes)`` byte values (any integer dtype) -> ``(..., N, latent_dim)`` latents."""
 
@@ -235,6 +248,19 @@ class AutoEncoder(nn.Module):
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         return self.decoder(latents)
+
+    @torch.no_grad()
+    def rescale_latents(self, factor: float) -> None:
+        """Multiply every latent by ``factor`` without changing what decodes: the encoder's last Linear times
+        ``factor``, the decoder's first Linear's weights divided by it (the centring between them is linear).
+        Nothing in training fixes the latents' scale and every measure here is scale-free, but float16 needs
+        them well inside its range (65,504)."""
+        if self.cfg.latent_activation or self.cfg.decoder_mlp:
+            raise ValueError("only a linear path from the last tokenize block to the first detokenize block rescales")
+        last, first = self.encoder.blocks[-1].proj, self.decoder.blocks[0].proj
+        last.weight.mul_(factor)
+        last.bias.mul_(factor)
+        first.weight.div_(factor)
 
 
 def latent_sigma(latents: torch.Tensor) -> torch.Tensor:

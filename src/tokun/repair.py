@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from .tokenizer import Tokenizer
 
 CHAR_BYTES = 4
-RUNNER_UPS = 3  # of one byte, next to every value of another, in the wide search
+RUNNER_UPS = 2  # of one byte, next to every value of another, in the wide search
 
 
 @dataclass(frozen=True)
@@ -125,9 +125,9 @@ def alternatives(logp: torch.Tensor, top: int) -> torch.Tensor:
 def wide_alternatives(logp: torch.Tensor) -> torch.Tensor:
     """``(F, C, 4, 256)`` byte log-probabilities -> ``(F, C, A, 4)``: the decoder's reading (first byte 0, as in
     every Unicode scalar value) with every possible value of one byte, alone or next to one of another byte's
-    ``RUNNER_UPS`` runner-ups (3,703 a character). The decoder guesses each byte on its own, so a slip of a high
+    ``RUNNER_UPS`` runner-ups (2,645 a character). The decoder guesses each byte on its own, so a slip of a high
     byte can leave the right low byte far down its list (U+2E41 read as U+1E941: the third byte's right value
-    77th; in Han text, the plane byte's right value 2nd or 3rd and the next byte's 11th)."""
+    78th; in Han text, the plane byte's right value 4th and the next byte's 3rd, or 3rd and 12th)."""
     ranked = logp.topk(1 + RUNNER_UPS, -1).indices  # (F, C, 4, 1 + R)
     chars = ranked[..., 0].clone()  # (F, C, 4)
     chars[..., 0] = 0
@@ -252,18 +252,18 @@ def _search(
     dev, model = tok.device, tok.model
     zf, start, now = z.to(dev), mismatch.to(dev), encoded.to(dev)  # (F, L), (F,), (F, L)
     cur = torch.from_numpy(read.astype(np.int64)).to(dev)  # (F, T): the decoder's reading
-    logits = model.decoder(zf.to(next(model.parameters()).dtype)).float()  # (F, T, 256)
+    logits = tok.decoder(zf.to(tok.decode_dtype)).float()  # (F, T, 256)
     f, t = cur.shape
     logp = torch.log_softmax(logits, -1).view(f, t // CHAR_BYTES, CHAR_BYTES, BYTE_VALUES)
     terms = SlotTerms(model.encoder, tok.encoder) if SlotTerms.applies(model.encoder) else None
     dist = start.clone()
     near = cfg.flag * norm.to(dev)  # (F,) within this, a reading is taken as right: stop searching
     greedy(tok, terms, zf, cur, now, dist, alternatives(logp, cfg.top), cfg.rounds, done=near)
-    if terms is not None:  # still far from every codeword: every value of the slipped bytes, a block at a time
-        for i in (dist > near).nonzero().flatten().tolist():
-            one = slice(i, i + 1)
-            wide = wide_alternatives(logp[one])
-            greedy(tok, terms, zf[one], cur[one], now[one], dist[one], wide, cfg.rounds, done=near[one])
+    far = (dist > near).nonzero().flatten()
+    if terms is not None and len(far):  # still far from every codeword: every value of the slipped bytes
+        sub = [zf[far], cur[far], now[far], dist[far]]
+        greedy(tok, terms, *sub, wide_alternatives(logp[far]), cfg.rounds, done=near[far])
+        cur[far], now[far], dist[far] = sub[1:]
     accept = (dist < cfg.gain * start).cpu().numpy()
     out = read.copy()
     out[accept] = cur.cpu().numpy()[accept].astype(np.uint8)

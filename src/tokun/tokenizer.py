@@ -21,7 +21,7 @@ import torch
 from . import checkpoint, codec
 from .errors import InputError
 from .fast import FoldedEncoder
-from .model import AutoEncoder
+from .model import AutoEncoder, InFloat32
 from .repair import repair
 
 
@@ -58,6 +58,9 @@ class Tokenizer:
         if self._decoder is None:
             same = self.decode_dtype == next(self.model.parameters()).dtype
             self._decoder = self.model.decoder if same else copy.deepcopy(self.model.decoder).to(self.decode_dtype)
+            if self.decode_dtype == torch.float16:  # pre-activations of the first block can pass float16's 65,504
+                self._decoder = copy.deepcopy(self._decoder)
+                self._decoder.blocks[0] = InFloat32(self._decoder.blocks[0])
         return self._decoder
 
     @property
