@@ -1,7 +1,7 @@
 """Is it the decoder or the code? Under isotropic noise, where a block is misread, is the right text's codeword
 nearer the noisy latent than the codeword of what the decoder read?
 
-    python scripts/codeword_check.py ../shared/corpora --model 4x16 --k 0.5          # ~1 min
+    python scripts/codeword_check.py ../shared/corpora --model 4x16 --k 0.3 0.5 0.75   # ~1 min
 
 For each k, the blocks the decoder misreads (``--max-blocks`` sampled as ``tokun noise`` does, σ as there) are
 split into those whose right text encodes nearer the noisy latent than the misreading does — a better decoder
