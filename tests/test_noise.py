@@ -95,3 +95,21 @@ def test_noise_by_file_script_scores_each_file(tmp_path) -> None:
         timeout=120,
     )
     assert bad.returncode != 0 and "no such file" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_codeword_check_script_splits_misreadings(tmp_path) -> None:
+    """scripts/codeword_check.py: more misread blocks as the noise grows; a share of them in [0, 1]; clear errors."""
+    script = str(ROOT / "scripts" / "codeword_check.py")
+    out = subprocess.run(
+        [sys.executable, script, str(FIXTURE), "--k", "0.2", "1.0", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    low, high = json.loads(out)
+    assert low["misread_blocks"] < high["misread_blocks"] <= high["blocks"]
+    assert 0.0 <= high["right_text_nearer"] <= 1.0 and len(high["llr_nats_quartiles"]) == 3
+    assert high["char_accuracy"] < low["char_accuracy"]
+    bad = subprocess.run([sys.executable, script, str(tmp_path / "missing.txt")], capture_output=True, text=True)
+    assert bad.returncode == 2 and "no such file" in bad.stderr and "Traceback" not in bad.stderr
