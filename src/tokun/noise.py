@@ -8,7 +8,9 @@ variance (signal-to-noise ratio 1/k^2), whatever the latents' scale.
     structured  z + k sigma_d on each dimension d (the original article's shift)
     int8        each dimension quantised to 8 bits, symmetric, per-dimension scale max|z_d|/127
 
-k_star is the largest k of the sweep whose character accuracy is >= 0.999.
+k_star is the largest k of the sweep whose character accuracy is >= 0.999. Latents are decoded as the
+tokenizer decodes them (verified unless it was loaded with ``verify=False``: :mod:`tokun.repair`), which
+corrects slips of clean and int8 latents and leaves noisy ones as the decoder reads them.
 """
 
 from __future__ import annotations
