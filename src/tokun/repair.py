@@ -73,6 +73,11 @@ class SlotTerms:
         self.slot_bytes = encoder.cfg.block_bytes // last.group
         width = last.proj.in_features // last.group
         self.weight = last.proj.weight.view(last.proj.out_features, last.group, width)  # (L, G, D)
+        centred = self.weight.float()
+        if encoder.cfg.center_latent:  # centring is linear: C W
+            centred = centred - centred.mean(0, keepdim=True)
+        self.centred = centred  # (L, G, D): what a slot vector's change does to the latent
+        self.gram = torch.einsum("lgd,lge->gde", centred, centred)  # (G, D, D)
 
     @staticmethod
     def applies(encoder: Encoder) -> bool:
@@ -92,6 +97,21 @@ class SlotTerms:
         for block in blocks:
             x = block(x)  # (M, S', D)
         return x.squeeze(1)
+
+    def vectors(self, data: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
+        """``(M, slot_bytes)`` bytes of slot ``slot`` -> ``(M, D)`` float32: the vector the last Linear weighs."""
+        return (self.last.norm(self.below(data)) + self.last.position[slot]).float()
+
+    def distances(self, r: torch.Tensor, delta: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
+        """``(R, L)`` residuals E(cur) - z and ``(R, n, D)`` changes of slot ``slot`` (``(n,)``) -> ``(R, n)``
+        distances ||r + C W_s delta||, through the ``(D, D)`` Gram matrix of each slot: no ``(R, n, L)`` tensor."""
+        g = torch.einsum("rl,lgd->rgd", r, self.centred)[:, slot]  # (R, n, D)
+        quad = torch.empty(delta.shape[:2], device=delta.device)  # (R, n)
+        for s in slot.unique().tolist():
+            cols = slot == s
+            quad[:, cols] = ((delta[:, cols] @ self.gram[s]) * delta[:, cols]).sum(-1)
+        d2 = r.pow(2).sum(-1, keepdim=True) + 2 * (g * delta).sum(-1) + quad
+        return d2.clamp_min(0).sqrt()
 
     def __call__(self, data: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
         v = self.last.norm(self.below(data)) + self.last.position[slot]  # (M, D)
@@ -177,35 +197,36 @@ def greedy(
     valid = scalar_values(alts[:, char, pick])  # (F, C*A)
     done = torch.zeros_like(dist) if done is None else done
 
-    def encode(rows: torch.Tensor, sel: torch.Tensor, old: torch.Tensor | None) -> torch.Tensor:
-        """``(R,)`` blocks, ``(n,)`` candidates -> ``(R, n, L)`` their encodings."""
+    def distances(rows: torch.Tensor, sel: torch.Tensor, old: torch.Tensor | None) -> torch.Tensor:
+        """``(R,)`` blocks, ``(n,)`` candidates -> ``(R, n)`` distances of their encodings to the latents."""
         r, n = len(rows), len(sel)
         if terms is None:
             trials = cur[rows].view(r, c, CHAR_BYTES).unsqueeze(1).repeat(1, n, 1, 1)  # (R, n, C, 4)
             trials[:, torch.arange(n, device=dev), char[sel]] = alts[rows][:, char[sel], pick[sel]]
-            return tok.encode_bytes(trials.view(-1, t).cpu().numpy().astype(np.uint8)).to(dev).view(r, n, -1)
-        size = terms.slot_bytes  # E(candidate) = E(cur) + the change of the one slot term it changes
+            enc = tok.encode_bytes(trials.view(-1, t).cpu().numpy().astype(np.uint8)).to(dev).view(r, n, -1)
+            return (enc - z[rows].unsqueeze(1)).norm(dim=-1)
+        size = terms.slot_bytes  # E(candidate) = E(cur) + the change of the one slot vector it changes
         slot = char[sel] * CHAR_BYTES // size  # (n,)
         data = cur[rows].view(r, t // size, size)[:, slot]  # (R, n, S)
         at = (char[sel] * CHAR_BYTES % size).unsqueeze(-1) + span  # (n, 4)
         data[:, torch.arange(n, device=dev).unsqueeze(-1), at] = alts[rows][:, char[sel], pick[sel]]
-        new = terms(data.reshape(-1, size), slot.repeat(r)).view(r, n, -1)
-        return now[rows].unsqueeze(1) + new - old[:, slot]  # (R, n, L)
+        delta = terms.vectors(data.reshape(-1, size), slot.repeat(r)).view(r, n, -1) - old[:, slot]  # (R, n, D)
+        return terms.distances(now[rows] - z[rows], delta, slot)
 
     for _ in range(rounds):
         rows = (dist > done).nonzero().flatten()  # blocks still searching
         if len(rows) == 0:
             return
         old = None
-        if terms is not None:  # (R, G, L): the terms of the current slots
+        if terms is not None:  # (R, G, D): the current slot vectors
             slots = torch.arange(t // terms.slot_bytes, device=dev)
-            old = terms(cur[rows].view(-1, terms.slot_bytes), slots.repeat(len(rows))).view(len(rows), len(slots), -1)
+            old = terms.vectors(cur[rows].view(-1, terms.slot_bytes), slots.repeat(len(rows))).view(len(rows), len(slots), -1)
         best = torch.full((len(rows),), torch.inf, device=dev)
         which = torch.zeros(len(rows), dtype=torch.long, device=dev)
         step = max(1, batch // len(rows))
         for lo in range(0, c * a, step):
             sel = torch.arange(lo, min(lo + step, c * a), device=dev)
-            d = (encode(rows, sel, old) - z[rows].unsqueeze(1)).norm(dim=-1)  # (R, n)
+            d = distances(rows, sel, old)  # (R, n)
             d[~valid[rows][:, sel]] = torch.inf  # text is made of Unicode scalar values, so are the candidates
             got, w = d.min(1)
             nearer = got < best
