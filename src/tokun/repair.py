@@ -9,9 +9,12 @@ rounding of the latent, a slip lands a character's worth away. For the shipped m
 
 so blocks above ``flag`` (0.025) are searched: alternatives for each character from the decoder's top
 ``top`` values of each byte (one byte changed) and its runner-ups (two to four bytes changed), greedy, up to
-``rounds`` characters per block, keeping the text whose encoding is nearest the latent. A block is
-changed only when the search brings it at least ``gain`` times closer: nearest-codeword decoding, which
-cannot make a right reading wrong, since a right reading is already the nearest codeword.
+``rounds`` characters per block, keeping the text whose encoding is nearest the latent. Blocks this
+leaves far from every codeword get a wide search: every value of one byte, alone or next to one of another
+byte's ``RUNNER_UPS`` runner-ups (the decoder guesses each byte on its own, so when it slips on a high byte
+the right low byte can be far down its list). A block is changed only when the search brings it at least
+``gain`` times closer: nearest-codeword decoding, which cannot make a right reading wrong, since a right
+reading is already the nearest codeword.
 
 Latents that are not encoder outputs (a language model's predictions, noisy latents) lie near no
 codeword and every block of them is flagged: when more than ``max_share`` (half) of the blocks of a call
@@ -23,8 +26,9 @@ for ``4x4x8``), since LayerNorm acts on each slot alone and centring is linear:
 
     E(t) = centre(b + sum_s W_s (LN(v_s(t)) + p_s)),   v_s: the lower levels' vector of slot s
 
-so a candidate's latent is the current one plus the change of one term, a few small products instead of
-a whole encode. Other models re-encode every candidate.
+so a candidate's latent is the current one plus the change of one term, and its distance to the latent
+follows from that slot vector's change through the slot's (D, D) Gram matrix: a few small products instead
+of a whole encode. Other models re-encode every candidate.
 """
 
 from __future__ import annotations
