@@ -75,13 +75,11 @@ class SlotTerms:
         self.encoder, self.fast, self.last = encoder, fast if isinstance(fast, FoldedEncoder) else None, last
         self.slots = last.group
         self.slot_bytes = encoder.cfg.block_bytes // last.group
-        width = last.proj.in_features // last.group
-        self.weight = last.proj.weight.view(last.proj.out_features, last.group, width)  # (L, G, D)
-        centred = self.weight.float()
+        weight = last.proj.weight.float().view(last.proj.out_features, last.group, -1)  # (L, G, D)
         if encoder.cfg.center_latent:  # centring is linear: C W
-            centred = centred - centred.mean(0, keepdim=True)
-        self.centred = centred  # (L, G, D): what a slot vector's change does to the latent
-        self.gram = torch.einsum("lgd,lge->gde", centred, centred)  # (G, D, D)
+            weight = weight - weight.mean(0, keepdim=True)
+        self.centred = weight  # (L, G, D): what a slot vector's change does to the latent
+        self.gram = torch.einsum("lgd,lge->gde", weight, weight)  # (G, D, D)
 
     @staticmethod
     def applies(encoder: Encoder) -> bool:
@@ -118,13 +116,13 @@ class SlotTerms:
         return d2.clamp_min(0).sqrt()
 
     def __call__(self, data: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
-        v = self.last.norm(self.below(data)) + self.last.position[slot]  # (M, D)
-        term = torch.empty(len(v), self.weight.shape[0], dtype=v.dtype, device=v.device)  # (M, L)
+        """``(M, L)`` terms: the latent is their sum over a block's slots plus a constant."""
+        v = self.vectors(data, slot)  # (M, D)
+        term = torch.empty(len(v), self.centred.shape[0], device=v.device)  # (M, L)
         for s in slot.unique().tolist():
             rows = slot == s
-            term[rows] = v[rows] @ self.weight[:, s].T  # (M_s, D) @ (D, L)
-        term = term.float()
-        return term - term.mean(-1, keepdim=True) if self.encoder.cfg.center_latent else term
+            term[rows] = v[rows] @ self.centred[:, s].T  # (M_s, D) @ (D, L)
+        return term
 
 
 def alternatives(logp: torch.Tensor, top: int) -> torch.Tensor:
@@ -274,13 +272,13 @@ def _search(
     cfg: RepairConfig,
 ) -> np.ndarray:
     """The search on ``(F, ...)`` flagged blocks: their corrected reading."""
-    dev, model = tok.device, tok.model
+    dev = tok.device
     zf, start, now = z.to(dev), mismatch.to(dev), encoded.to(dev)  # (F, L), (F,), (F, L)
     cur = torch.from_numpy(read.astype(np.int64)).to(dev)  # (F, T): the decoder's reading
     logits = tok.decoder(zf.to(tok.decode_dtype)).float()  # (F, T, 256)
     f, t = cur.shape
     logp = torch.log_softmax(logits, -1).view(f, t // CHAR_BYTES, CHAR_BYTES, BYTE_VALUES)
-    terms = SlotTerms(model.encoder, tok.encoder) if SlotTerms.applies(model.encoder) else None
+    terms = tok.slot_terms
     dist = start.clone()
     near = cfg.flag * norm.to(dev)  # (F,) within this, a reading is taken as right: stop searching
     greedy(tok, terms, zf, cur, now, dist, alternatives(logp, cfg.top), cfg.rounds, done=near)

@@ -22,7 +22,7 @@ from . import checkpoint, codec
 from .errors import InputError
 from .fast import FoldedEncoder
 from .model import AutoEncoder, InFloat32
-from .repair import repair
+from .repair import SlotTerms, repair
 
 
 class Tokenizer:
@@ -51,17 +51,27 @@ class Tokenizer:
         self.decode_dtype = decode_dtype or next(model.parameters()).dtype
         self._encoder: torch.nn.Module | None = None
         self._decoder: torch.nn.Module | None = None
+        self._terms: SlotTerms | None = None
 
     @property
     def decoder(self) -> torch.nn.Module:
         """The decoder used for inference, in ``decode_dtype`` (bfloat16 pays for wide models: docs/RESULTS.md)."""
         if self._decoder is None:
-            same = self.decode_dtype == next(self.model.parameters()).dtype
-            self._decoder = self.model.decoder if same else copy.deepcopy(self.model.decoder).to(self.decode_dtype)
-            if self.decode_dtype == torch.float16:  # pre-activations of the first block can pass float16's 65,504
-                self._decoder = copy.deepcopy(self._decoder)
-                self._decoder.blocks[0] = InFloat32(self._decoder.blocks[0])
+            decoder = self.model.decoder
+            half = self.decode_dtype == torch.float16  # the first block's pre-activations can pass float16's 65,504
+            if half or self.decode_dtype != next(self.model.parameters()).dtype:
+                decoder = copy.deepcopy(decoder).to(self.decode_dtype)
+            if half:
+                decoder.blocks[0] = InFloat32(decoder.blocks[0])
+            self._decoder = decoder
         return self._decoder
+
+    @property
+    def slot_terms(self) -> SlotTerms | None:
+        """The last tokenize block as per-slot terms, for verified decoding's search (None if it is not linear)."""
+        if self._terms is None and SlotTerms.applies(self.model.encoder):
+            self._terms = SlotTerms(self.model.encoder, self.encoder)
+        return self._terms
 
     @property
     def encoder(self) -> torch.nn.Module:
