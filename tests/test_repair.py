@@ -155,3 +155,23 @@ def test_a_slip_of_two_bytes_is_found_by_the_wide_search(plain: Tokenizer) -> No
         greedy(plain, terms, z[3:4], cur, now, dist, wide_alternatives(logp), 4)
     assert (cur.view(16, 4) == truth[3]).all()
     assert dist.item() < 1e-3 * z[3].norm()
+
+
+def test_repair_stats_script_reports_the_gap_and_the_search() -> None:
+    """scripts/repair_stats.py: right readings lie closer to their latents than any misreading; nothing is left
+    misread after verification; a search with no gain test on noisy latents does worse than the decoder."""
+    import json
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    cmd = [sys.executable, str(ROOT / "scripts" / "repair_stats.py"), str(FIXTURE), "--random", "50000"]
+    out = json.loads(subprocess.run(cmd + ["--noisy-blocks", "8"], capture_output=True, text=True, check=True).stdout)
+    for kind in ("clean", "int8"):
+        m = out["mismatch"][kind]
+        assert m["misread_blocks"] > 0 and m["right_max"] < 0.025 < m["misread_min"]
+    assert out["search"]["misread_after"] == 0 and out["search"]["searched"] >= out["search"]["misread"]
+    noisy = out["noisy_without_gain_test"]
+    assert noisy["nearest_codeword_search"] <= noisy["decoder"]
+    assert out["first_preactivation_max"] > 0
