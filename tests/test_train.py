@@ -11,8 +11,9 @@ import torch
 from tokun import checkpoint
 from tokun.config import ModelConfig, TrainConfig
 from tokun.errors import CheckpointError, ConfigError
-from tokun.model import AutoEncoder
-from tokun.train import distance_loss, lr_at, noise_at, spread_loss, train
+from tokun.codec import codepoints_to_bytes
+from tokun.model import AutoEncoder, latent_sigma
+from tokun.train import distance_loss, lr_at, noise_at, separation_loss, spread_loss, train
 
 from .conftest import FIXTURE, ROOT
 
@@ -345,6 +346,49 @@ def test_spread_loss_measures_how_evenly_the_variance_spreads() -> None:
         assert float(spread_loss(skewed - 0.5 * skewed.grad / skewed.grad.norm())) < loss.item()
     with pytest.raises(ConfigError, match="spread_loss"):
         TrainConfig(spread_loss=-1)
+
+
+def test_separation_loss_is_the_shortfall_of_codeword_distances() -> None:
+    torch.manual_seed(0)
+    cfg = ModelConfig(token_dim=(4, 4), embed_dim=8, hidden_dim=16, latent_dim=32, center_latent=True)
+    model = AutoEncoder(cfg)
+    chars = np.array([[0x61, 0x62, 0x63, 0x64], [0x61, 0x65, 0x66, 0x67], [0x430, 0x431, 0x432, 0x433]])
+    data = torch.from_numpy(codepoints_to_bytes(chars))
+    levels = model(data, details=True).levels
+    slot = 1
+    # by hand: the distance of two codewords that differ in slot ``slot`` only, in latent spreads
+    sigma = float(latent_sigma(levels[-1].detach()))
+    distinct = {}
+    for row in chars:
+        for c in row:
+            block = np.full(4, 0x20)
+            block[slot] = c
+            distinct[int(c)] = model.encoder(torch.from_numpy(codepoints_to_bytes(block[None])))[0]
+    codes = torch.stack(list(distinct.values()))  # (m, L)
+    d = torch.cdist(codes, codes) / sigma
+    for margin in (0.5 * float(d[d > 0].min()), 2.0, 8.0):
+        want = float(((margin - d).clamp(min=0).pow(2).sum() - len(codes) * margin**2) / len(codes))
+        got = float(separation_loss(model, levels, chars, slot, margin))
+        assert got == pytest.approx(want, rel=1e-3, abs=1e-6)
+    assert float(separation_loss(model, levels, chars, slot, 0.5 * float(d[d > 0].min()))) == 0
+    # a gradient step pushes the characters apart (relative to the latents' spread)
+    loss = separation_loss(model, levels, chars, slot, 8.0)
+    loss.backward()
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.grad is not None:
+                p -= 1e-2 * p.grad
+    after = separation_loss(model, model(data, details=True).levels, chars, slot, 8.0)
+    assert float(after) < float(loss)
+    with pytest.raises(ConfigError, match="linear last tokenize block"):
+        TrainConfig(model=TINY, separation_loss=0.1)
+
+
+def test_training_with_separation_loss(tmp_path: Path) -> None:
+    model = ModelConfig(token_dim=(4, 4), embed_dim=8, hidden_dim=16, latent_dim=32)
+    cfg = tiny_train(model=model, texts=(str(FIXTURE),), text_ratio=0.5, separation_loss=0.1, noise_on=("text",), steps=20)
+    train(cfg, tmp_path, progress=False)
+    assert json.loads((tmp_path / "train_config.json").read_text())["separation_loss"] == 0.1
 
 
 def test_training_with_distance_loss(tmp_path: Path) -> None:

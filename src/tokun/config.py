@@ -134,6 +134,14 @@ class TrainConfig:
         (1, the default: the plain ``1 - r``, which always pulls).
     spread_loss: weight of a term that spreads the latents of the ``noise_on`` rows evenly over directions:
         1 - (participation ratio of the batch's covariance) / (the most it can be); 0: off.
+    separation_loss: weight of a term that keeps the characters of the ``noise_on`` rows apart in the latent
+        space: two characters in one slot of the last tokenize block make two codewords
+        ||C W_s (x_a - x_b)|| apart, and each pair of a batch's distinct characters nearer than
+        ``separation_margin`` latent spreads (sigma) costs the square of the shortfall, summed over pairs per
+        character. Isotropic noise at k confuses a character with a neighbour at distance d with probability
+        Q(d / 2k sigma): the term is the code's minimum distance, which noise training reaches only through the
+        decoder. Needs a linear last block (0: off).
+    separation_margin: that distance, in latent spreads (sigma).
     noise_on: the row sources that get that noise, dropout and distance term (random spec names such as
         ``local``, or ``text``); empty: every row. Sigma is then the spread of those rows' latents, as ``tokun noise`` measures it.
     noise_ramp: steps over which the noise rises linearly from 0 to ``latent_noise`` (0: from the start).
@@ -156,6 +164,8 @@ class TrainConfig:
     distance_loss: float = 0.0
     distance_target: float = 1.0
     spread_loss: float = 0.0
+    separation_loss: float = 0.0
+    separation_margin: float = 3.0
     noise_on: tuple[str, ...] = ()
     noise_ramp: int = 0
     level_loss: float | None = None
@@ -199,6 +209,13 @@ class TrainConfig:
             raise ConfigError(f"latent_dropout must be in [0, 1), got {self.latent_dropout}")
         if self.distance_loss < 0:
             raise ConfigError(f"distance_loss must be non-negative, got {self.distance_loss}")
+        if self.separation_loss < 0 or self.separation_margin <= 0:
+            raise ConfigError(
+                f"separation_loss must be non-negative and separation_margin positive, got {self.separation_loss} "
+                f"and {self.separation_margin}"
+            )
+        if self.separation_loss > 0 and (len(self.model.token_dim) < 2 or self.model.attention or self.model.latent_activation):
+            raise ConfigError("separation_loss needs a linear last tokenize block: two levels or more, no attention, no latent activation")
         if self.spread_loss < 0:
             raise ConfigError(f"spread_loss must be non-negative, got {self.spread_loss}")
         if not -1 < self.distance_target <= 1:

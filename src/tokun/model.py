@@ -191,6 +191,7 @@ class Outputs:
     logits: torch.Tensor  # (B, T, 256)
     latents: torch.Tensor  # (B, L), before any noise or dropout
     below: list[torch.Tensor]  # (B, T, 256) per intermediate level, lowest first (empty without shortcuts)
+    levels: list[torch.Tensor]  # the encoder's levels, as :meth:`Encoder.levels` returns them
 
 
 class AutoEncoder(nn.Module):
@@ -241,7 +242,7 @@ class AutoEncoder(nn.Module):
             below = [
                 self.decoder.from_level(self.encoder.blocks[i + 1].norm(x), i + 1) for i, x in enumerate(levels[:-1])
             ]
-        return Outputs(logits, levels[-1], below)
+        return Outputs(logits, levels[-1], below, levels)
 
     def encode(self, data: torch.Tensor) -> torch.Tensor:
         return self.encoder(data)

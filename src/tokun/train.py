@@ -36,7 +36,7 @@ from .codec import codepoints_to_bytes
 from .config import PRESETS, TrainConfig, preset
 from .data import BlockSampler, random_codepoints
 from .errors import CheckpointError, ConfigError
-from .model import AutoEncoder, byte_metrics, participation_ratio
+from .model import AutoEncoder, byte_metrics, latent_sigma, participation_ratio
 from .noise import edit_distances
 
 
@@ -82,6 +82,35 @@ def spread_loss(latents: torch.Tensor) -> torch.Tensor:
     if n < 3:
         return latents.sum() * 0.0
     return 1 - participation_ratio(latents) / min(n - 1, dim)
+
+
+def separation_loss(
+    model: AutoEncoder, levels: list[torch.Tensor], chars: np.ndarray, slot: int, margin: float, *, most: int = 1024
+) -> torch.Tensor:
+    """How far a batch's distinct characters fall short of ``margin`` latent spreads from each other as codewords.
+
+    ``levels``: the encoder's levels of ``(n, ...)`` rows (the last: their ``(n, L)`` latents, whose spread is
+    sigma); ``chars``: their ``(n, C)`` codepoints. Two characters in slot ``slot`` of the linear last tokenize
+    block make codewords ``||C W_s (x_a - x_b)||`` apart (x: the slot vector after the block's LayerNorm; C: the
+    centring). Over up to ``most`` distinct characters, the sum over pairs of ``max(0, margin - d / sigma)^2``,
+    per character."""
+    last = model.encoder.blocks[-1]
+    below, latents = levels[-2], levels[-1]  # (n, G, D), (n, L)
+    n, groups, width = below.shape
+    keys = chars.reshape(n * groups, -1)  # (n*G, C/G): the characters of each slot
+    _, first = np.unique(keys, axis=0, return_index=True)  # one row per distinct slot content
+    if len(first) < 2:
+        return latents.sum() * 0.0
+    pick = torch.from_numpy(np.random.default_rng(slot + len(keys)).permutation(first)[:most]).to(below.device)
+    x = last.norm(below.reshape(-1, width)[pick])  # (m, D)
+    weight = last.proj.weight.view(last.proj.out_features, groups, width)[:, slot]  # (L, D)
+    if model.cfg.center_latent:
+        weight = weight - weight.mean(0, keepdim=True)
+    codes = x @ weight.T  # (m, L): each character's term in the latent, up to a constant
+    d = torch.cdist(codes, codes) / latent_sigma(latents)  # (m, m) in latent spreads
+    short = (margin - d).clamp(min=0).pow(2)
+    short = short - torch.diag(short.diagonal())  # a character and itself
+    return short.sum() / len(pick)
 
 
 @dataclasses.dataclass
@@ -239,6 +268,12 @@ def train(
             if cfg.spread_loss > 0:
                 z = outputs.latents if noise_rows is None else outputs.latents[noise_rows]  # (n, L)
                 loss = loss + cfg.spread_loss * spread_loss(z)
+            if cfg.separation_loss > 0:
+                rows = slice(None) if noise_rows is None else noise_rows
+                kept = cps if noise_rows is None else cps[noise_rows.cpu().numpy()]
+                levels = [level[rows] for level in outputs.levels]
+                slot = step % cfg.model.token_dim[-1]
+                loss = loss + cfg.separation_loss * separation_loss(model, levels, kept, slot, cfg.separation_margin)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -425,6 +460,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="weight of a term that spreads the latents' variance evenly over directions (default 0)",
     )
     p.add_argument(
+        "--separation-loss",
+        type=float,
+        default=d.separation_loss,
+        help="weight of a term that keeps a batch's characters at least --separation-margin latent spreads apart "
+        "as codewords (default 0)",
+    )
+    p.add_argument(
+        "--separation-margin",
+        type=float,
+        default=d.separation_margin,
+        help="that distance, in latent spreads (default %(default)s)",
+    )
+    p.add_argument(
         "--noise-on",
         nargs="*",
         default=[],
@@ -501,6 +549,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         distance_loss=args.distance_loss,
         distance_target=args.distance_target,
         spread_loss=args.spread_loss,
+        separation_loss=args.separation_loss,
+        separation_margin=args.separation_margin,
         noise_on=tuple(args.noise_on),
         noise_ramp=args.noise_ramp,
         level_loss=args.level_loss,
