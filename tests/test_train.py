@@ -364,7 +364,7 @@ def test_separation_loss_is_the_shortfall_of_codeword_distances() -> None:
             block = np.full(4, 0x20)
             block[slot] = c
             distinct[int(c)] = model.encoder(torch.from_numpy(codepoints_to_bytes(block[None])))[0]
-    codes = torch.stack(list(distinct.values()))  # (m, L)
+    codes = torch.stack(list(distinct.values())).detach()  # (m, L)
     d = torch.cdist(codes, codes) / sigma
     for margin in (0.5 * float(d[d > 0].min()), 2.0, 8.0):
         want = float(((margin - d).clamp(min=0).pow(2).sum() - len(codes) * margin**2) / len(codes))
