@@ -368,9 +368,9 @@ def test_separation_loss_is_the_shortfall_of_codeword_distances() -> None:
     d = torch.cdist(codes, codes) / sigma
     for margin in (0.5 * float(d[d > 0].min()), 2.0, 8.0):
         want = float(((margin - d).clamp(min=0).pow(2).sum() - len(codes) * margin**2) / len(codes))
-        got = float(separation_loss(model, levels, chars, slot, margin))
+        got = separation_loss(model, levels, chars, slot, margin).item()
         assert got == pytest.approx(want, rel=1e-3, abs=1e-6)
-    assert float(separation_loss(model, levels, chars, slot, 0.5 * float(d[d > 0].min()))) == 0
+    assert separation_loss(model, levels, chars, slot, 0.5 * float(d[d > 0].min())).item() == 0
     # a gradient step pushes the characters apart (relative to the latents' spread)
     loss = separation_loss(model, levels, chars, slot, 8.0)
     loss.backward()
@@ -379,7 +379,7 @@ def test_separation_loss_is_the_shortfall_of_codeword_distances() -> None:
             if p.grad is not None:
                 p -= 1e-2 * p.grad
     after = separation_loss(model, model(data, details=True).levels, chars, slot, 8.0)
-    assert float(after) < float(loss)
+    assert after.item() < loss.item()
     with pytest.raises(ConfigError, match="linear last tokenize block"):
         TrainConfig(model=TINY, separation_loss=0.1)
 
