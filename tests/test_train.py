@@ -412,6 +412,18 @@ def test_init_fine_tunes_a_model_and_refuses_another_config(tmp_path: Path) -> N
     assert not (tmp_path / "bad" / "model").exists()
 
 
+def test_freeze_encoder_trains_the_decoder_alone(tmp_path: Path) -> None:
+    train(tiny_train(steps=20), tmp_path / "base", progress=False)
+    base = checkpoint.load_model(tmp_path / "base" / "model").state_dict()
+    cfg = tiny_train(steps=20, init=str(tmp_path / "base" / "model"), freeze_encoder=True, latent_noise=0.3)
+    train(cfg, tmp_path / "decoder", progress=False)
+    tuned = checkpoint.load_model(tmp_path / "decoder" / "model").state_dict()
+    for name, value in base.items():
+        if name.startswith("encoder."):
+            torch.testing.assert_close(tuned[name], value, atol=0, rtol=0)
+    assert any(not torch.equal(tuned[n], v) for n, v in base.items() if n.startswith("decoder."))
+
+
 def test_cli_init_takes_the_models_config(tmp_path: Path) -> None:
     from tokun.cli import build_parser
     from tokun.train import config_from_args

@@ -147,6 +147,7 @@ class TrainConfig:
     noise_ramp: steps over which the noise rises linearly from 0 to ``latent_noise`` (0: from the start).
     init: start from the weights of this model (a shipped model's name or a model directory) instead of a
         random initialisation, to fine-tune it; its configuration must be ``model``.
+    freeze_encoder: train the decoder alone (with ``init``: teach a decoder a code that is already fixed).
     level_loss: weight of the per-level shortcut losses: the decoder's lower blocks also decode every
         intermediate level of the encoder (for ``4x4x4``: the characters and the 4-character vectors), and
         those cross-entropies, times this weight, join the loss. Deep hierarchies need it to leave the
@@ -170,6 +171,7 @@ class TrainConfig:
     noise_ramp: int = 0
     level_loss: float | None = None
     init: str | None = None
+    freeze_encoder: bool = False
     steps: int = 3000
     batch_size: int = 128
     lr: float = 2e-3

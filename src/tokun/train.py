@@ -197,8 +197,11 @@ def train(
     if cfg.init:
         _initialise(model, cfg.init)
     model = model.to(dev)
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "position" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "position" not in n)]
+    if cfg.freeze_encoder:
+        model.encoder.requires_grad_(False)
+    trained = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    decay = [p for n, p in trained if p.ndim >= 2 and "position" not in n]
+    no_decay = [p for n, p in trained if not (p.ndim >= 2 and "position" not in n)]
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=cfg.lr,
@@ -493,6 +496,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="MODEL",
         help="fine-tune: start from this model's weights (shipped name or directory; its config is the run's)",
     )
+    p.add_argument(
+        "--freeze-encoder",
+        action="store_true",
+        help="train the decoder alone (with --init: a decoder for a code that is already fixed)",
+    )
     p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="blocks per step per rank")
     p.add_argument("--lr", type=float, default=d.lr)
@@ -555,6 +563,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         noise_ramp=args.noise_ramp,
         level_loss=args.level_loss,
         init=args.init,
+        freeze_encoder=args.freeze_encoder,
         steps=args.steps,
         batch_size=args.batch_size,
         lr=args.lr,
