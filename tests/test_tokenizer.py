@@ -128,6 +128,24 @@ def test_default_is_exact_and_far_more_noise_tolerant_than_the_exact_model() -> 
     assert right("4x16", 0.5) > right("4x16-exact", 0.5) + 0.05
 
 
+def test_float16_keeps_first_detokenize_weights_beyond_its_range(tmp_path) -> None:
+    """A model whose latents were rescaled down carries first detokenize weights past float16's 65,504: loaded
+    in float16, or decoding in float16, it keeps that block in float32 and reads what float32 reads."""
+    torch.manual_seed(0)
+    net = AutoEncoder(tokun.ModelConfig(token_dim=(4, 4), embed_dim=16, hidden_dim=32, latent_dim=64))
+    with torch.no_grad():  # as after rescale_latents(1e-6), without latents too small for float16 to carry
+        net.decoder.blocks[0].proj.weight.mul_(1e6)
+    assert net.decoder.blocks[0].proj.weight.abs().max().item() > 65504
+    save_model(net, tmp_path / "m")
+    data = np.frombuffer("tokun in float16".encode("utf-32-be"), dtype=np.uint8).reshape(-1, 16)  # (4, 16)
+    ref = Tokenizer.load(tmp_path / "m", verify=False)
+    z = ref.encode_bytes(data)
+    want = ref.decode_bytes(z)
+    assert (Tokenizer(net, decode_dtype=torch.float16, verify=False).decode_bytes(z) == want).all()
+    half = Tokenizer.load(tmp_path / "m", dtype=torch.float16, verify=False)
+    assert (half.decode_bytes(z) == want).all()
+
+
 def test_default_is_exact_in_float16_and_bfloat16() -> None:
     """The whole model in float16 (its first detokenize block kept in float32) or bfloat16 reads the fixture
     exactly, verified as in float32."""

@@ -60,9 +60,10 @@ class Tokenizer:
             decoder = self.model.decoder
             half = self.decode_dtype == torch.float16  # the first block's pre-activations can pass float16's 65,504
             if half or self.decode_dtype != next(self.model.parameters()).dtype:
+                first = copy.deepcopy(decoder.blocks[0]).float() if half else None  # before its weights are cast
                 decoder = copy.deepcopy(decoder).to(self.decode_dtype)
-            if half:
-                decoder.blocks[0] = InFloat32(decoder.blocks[0])
+                if first is not None:  # so are its weights, in a model whose latents were rescaled down
+                    decoder.blocks[0] = InFloat32(first)
             self._decoder = decoder
         return self._decoder
 
@@ -94,7 +95,11 @@ class Tokenizer:
         """A shipped model by name (default ``"4x16"``) or a model directory, on ``device`` in ``dtype``
         (the decoder in ``decode_dtype``, default ``dtype``); ``verify`` as in the class."""
         folder = checkpoint.resolve(model)
-        net = checkpoint.load_model(folder, device=device).to(dtype)
+        net = checkpoint.load_model(folder, device=device)
+        first = copy.deepcopy(net.decoder.blocks[0])  # kept in float32 for float16 (``decoder``): weights may pass 65,504
+        net = net.to(dtype)
+        if dtype == torch.float16:
+            net.decoder.blocks[0] = first.float()
         digest = checkpoint.fingerprint(folder)
         name = folder.name if folder.parent == checkpoint.weights_root() else str(folder)
         return cls(
@@ -119,7 +124,7 @@ class Tokenizer:
     @torch.inference_mode()
     def encode_bytes(self, rows: np.ndarray) -> torch.Tensor:
         """``(N, block_bytes)`` uint8 rows -> ``(N, latent_dim)`` float32 latents (on CPU)."""
-        data = torch.from_numpy(np.ascontiguousarray(rows, dtype=np.uint8))
+        data = torch.from_numpy(np.require(rows, dtype=np.uint8, requirements=["C", "W"]))  # a copy only if read-only
         out = torch.empty(len(data), self.latent_dim)
         for i in range(0, len(data), self.batch_size):
             out[i : i + self.batch_size] = self.encoder(data[i : i + self.batch_size].to(self.device)).float().cpu()
