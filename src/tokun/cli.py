@@ -30,6 +30,7 @@ def _tokenizer(args: argparse.Namespace):
         dtype=dtype,
         decode_dtype=getattr(torch, decode_dtype) if decode_dtype else None,
         verify=not getattr(args, "no_verify", False),
+        prior=getattr(args, "prior", None) or not getattr(args, "no_prior", False),
     )
 
 
@@ -40,6 +41,14 @@ def add_verify(p: argparse.ArgumentParser) -> None:
         help="take the decoder's reading as it is (default: re-encode each decoded block and correct the "
         "decoder's rare slips, about one encode's cost)",
     )
+    prior = p.add_mutually_exclusive_group()
+    prior.add_argument(
+        "--no-prior",
+        action="store_true",
+        help="noisy latents (a model's predictions): keep the decoder's reading (default: read them by their "
+        "posterior, with the shipped character prior)",
+    )
+    prior.add_argument("--prior", metavar="FILE", help="a character prior of your own (scripts/build_prior.py)")
 
 
 def cmd_encode(args: argparse.Namespace) -> int:

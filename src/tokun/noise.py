@@ -10,7 +10,8 @@ variance (signal-to-noise ratio 1/k^2), whatever the latents' scale.
 
 k_star is the largest k of the sweep whose character accuracy is >= 0.999. Latents are decoded as the
 tokenizer decodes them (verified unless it was loaded with ``verify=False``: :mod:`tokun.repair`), which
-corrects slips of clean and int8 latents and leaves noisy ones as the decoder reads them.
+corrects slips of clean and int8 latents and reads noisy ones by their posterior when the tokenizer has a
+character prior (:mod:`tokun.prior`; the shipped one by default), else as the decoder reads them.
 """
 
 from __future__ import annotations
@@ -154,6 +155,8 @@ def measure(
     latents = tok.encode_bytes(codec.codepoints_to_bytes(cps))
     result = sweep(tok, latents, cps, draws=draws, seed=seed)
     result["model"] = tok.name
+    result["verified"] = tok.verify
+    result["prior"] = tok.prior_name  # "shipped", a prior file, or None
     result["blocks"] = len(cps)
     result["distance"] = {"spearman_l2_vs_edit": distance_correlation(latents, cps, seed=seed)}
     probe = max(range(min(len(cps), 2000)), key=lambda i: len(set(cps[i].tolist())))  # a varied block

@@ -19,7 +19,15 @@ reading is already the nearest codeword.
 
 Latents that are not encoder outputs (a language model's predictions, noisy latents) lie near no
 codeword and every block of them is flagged: when more than ``max_share`` (half) of the blocks of a call
-are, and more than ``few`` (4), they are left as the decoder read them, at the cost of one re-encoding.
+are, and more than ``few`` (4), nearest-codeword decoding is the wrong rule (wrong codewords, often of
+characters no text uses, lie nearer than the right one), and without a prior they are left as the decoder
+read them. With a character prior (:mod:`tokun.prior`) they are decoded by their posterior instead
+(:func:`posterior`): the text that maximises
+
+    log p(text) + w log p_decoder(text | z) - ||E(text) - z||^2 / (2 s^2)
+
+where s^2 is the noise variance per dimension, estimated from the call's own residuals ||E(D(z)) - z||^2 / L,
+over the same candidates, greedy, ``posterior_rounds`` characters per block.
 
 When the encoder's last tokenize block is linear (no latent activation, no attention: every shipped
 model), the latent is a constant plus one term per slot of that block (a character for ``4x16``, four
@@ -46,6 +54,7 @@ from .fast import FoldedEncoder
 from .model import BYTE_VALUES, Encoder
 
 if TYPE_CHECKING:
+    from .prior import CharPrior
     from .tokenizer import Tokenizer
 
 CHAR_BYTES = 4
@@ -63,6 +72,10 @@ class RepairConfig:
     top: int = 8  # values tried per byte (one byte changed at a time)
     rounds: int = 4  # characters changed per block at most
     gain: float = 0.5  # a block changes only if its distance to the latent falls below gain x the decoder's
+    posterior_top: int = 8  # noisy latents with a prior: values tried per byte
+    posterior_rounds: int = 8  # characters changed per block at most
+    decoder_weight: float = 0.5  # w, the weight of the decoder's own log-probabilities in the posterior
+    posterior_group: int = 512  # blocks searched together (bounded memory: ~200 MB of candidate vectors)
 
 
 class SlotTerms:
@@ -254,7 +267,16 @@ def repair(tok: Tokenizer, latents: torch.Tensor, read: np.ndarray, cfg: RepairC
     mismatch = (encoded - z).norm(dim=-1)  # (N,)
     norm = z.norm(dim=-1)  # (N,)
     flagged = (mismatch > cfg.flag * norm).nonzero().flatten()
-    if len(flagged) == 0 or len(flagged) > max(cfg.max_share * len(z), cfg.few):
+    if len(flagged) > max(cfg.max_share * len(z), cfg.few):  # no encoder outputs: noisy latents
+        if tok.prior is None or tok.slot_terms is None or tok.slot_terms.slot_bytes != CHAR_BYTES:
+            return read
+        s2 = float(mismatch.pow(2).sum() / z.numel())  # the noise variance per dimension, if the reading is right
+        out = read.copy()
+        for lo in range(0, len(z), cfg.posterior_group):
+            rows = slice(lo, lo + cfg.posterior_group)
+            out[rows] = posterior(tok, z[rows], read[rows], encoded[rows], s2, cfg)
+        return out
+    if len(flagged) == 0:
         return read
     out = read.copy()
     for group in flagged.split(cfg.group):
@@ -292,3 +314,103 @@ def _search(
     out = read.copy()
     out[accept] = cur.cpu().numpy()[accept].astype(np.uint8)
     return out
+
+
+def posterior_alternatives(logp: torch.Tensor, top: int) -> torch.Tensor:
+    """``(F, C, 4, 256)`` byte log-probabilities -> ``(F, C, A, 4)`` candidate characters for the posterior: the
+    decoder's reading with the plane byte set to one of its ``top // 2`` likeliest other values, or one of the two
+    low bytes to one of its ``top - 1``, or two or three of these bytes to their runner-ups (the first byte of a
+    scalar value is 0)."""
+    best = logp.argmax(-1)  # (F, C, 4)
+    best[..., 0] = 0
+    out = []
+    for j, k in ((1, max(2, top // 2)), (2, top), (3, top)):
+        ranked = logp[..., j, :].topk(k, -1).indices[..., 1:]  # (F, C, k-1): the reading's value left out
+        alt = best.unsqueeze(2).repeat(1, 1, k - 1, 1)  # (F, C, k-1, 4)
+        alt[..., j] = ranked
+        out.append(alt)
+    second = logp.topk(2, -1).indices[..., 1]  # (F, C, 4)
+    for which in ([1, 2], [1, 3], [2, 3], [1, 2, 3]):
+        alt = best.clone()
+        alt[..., which] = second[..., which]
+        out.append(alt.unsqueeze(2))
+    return torch.cat(out, 2)
+
+
+def codepoints(chars: torch.Tensor) -> torch.Tensor:
+    """``(..., 4)`` UTF-32-BE bytes (int64) -> ``(...)`` codepoints."""
+    return (chars[..., 0] << 24) | (chars[..., 1] << 16) | (chars[..., 2] << 8) | chars[..., 3]
+
+
+def posterior(
+    tok: Tokenizer, z: torch.Tensor, read: np.ndarray, encoded: torch.Tensor, s2: float, cfg: RepairConfig
+) -> np.ndarray:
+    """``(F, L)`` noisy latents, the decoder's ``(F, T)`` reading and its ``(F, L)`` encoding -> the reading that
+    maximises the posterior (module docstring) under noise of variance ``s2`` per dimension, by greedy changes
+    of one character (the candidates of :func:`alternatives`). Needs a prior and one character per slot of the
+    last tokenize block. U+0000 pads a text's last block: read as such, it stays; it is never a candidate."""
+    prior, terms = tok.prior, tok.slot_terms
+    assert prior is not None and terms is not None
+    dev = tok.device
+    zf = z.to(dev)
+    f, t = read.shape
+    c = t // CHAR_BYTES
+    cur = torch.from_numpy(read.astype(np.int64)).to(dev).view(f, c, CHAR_BYTES)  # (F, C, 4)
+    logp = torch.log_softmax(tok.decoder(zf.to(tok.decode_dtype)).float(), -1).view(f, c, CHAR_BYTES, BYTE_VALUES)
+    alts = posterior_alternatives(logp, cfg.posterior_top)  # (F, C, A, 4)
+    a = alts.shape[2]
+    alt_cp = codepoints(alts).cpu()  # (F, C, A)
+    allowed = (scalar_values(alts) & (codepoints(alts) != 0)).cpu()  # (F, C, A)
+
+    def byte_logp(chars: torch.Tensor) -> torch.Tensor:
+        """``(F, C, K, 4)`` characters -> ``(F, C, K)`` the decoder's log-probability of each (bytes summed)."""
+        idx = chars.permute(0, 1, 3, 2)  # (F, C, 4, K)
+        return logp.gather(-1, idx).sum(2)
+
+    alt_lp = byte_logp(alts).cpu()  # (F, C, A)
+    cand = terms.vectors(alts.reshape(-1, CHAR_BYTES), torch.arange(c, device=dev).repeat_interleave(a).repeat(f))
+    cand = cand.view(f, c, a, -1)  # (F, C, A, D): every candidate's slot vector, computed once
+    now = encoded.to(dev)
+    slots = torch.arange(c, device=dev)
+    active = torch.arange(f)  # blocks whose last round changed them: the others have no better move
+    for _ in range(cfg.posterior_rounds):
+        n, ad = len(active), active.to(dev)
+        cps = codepoints(cur[ad]).cpu()  # (n, C)
+        cur_lp = byte_logp(cur.unsqueeze(2))[ad].squeeze(2).cpu()  # (n, C)
+        old = terms.vectors(cur[ad].reshape(-1, CHAR_BYTES), slots.repeat(n)).view(n, c, -1)  # (n, C, D)
+        r = now[ad] - zf[ad]  # (n, L)
+        d_cur = r.pow(2).sum(-1, keepdim=True)  # (n, 1)
+        best = torch.zeros(n)
+        where = torch.zeros(n, dtype=torch.long)
+        which = torch.zeros(n, dtype=torch.long)
+        for j in range(c):
+            delta = cand[ad, j] - old[:, j : j + 1]  # (n, A, D)
+            lin = (r @ terms.centred[:, j]).unsqueeze(1)  # (n, 1, D): r W_j
+            d2 = d_cur + 2 * (lin * delta).sum(-1) + ((delta @ terms.gram[j]) * delta).sum(-1)  # (n, A)
+            gain = (
+                _context(prior, cps, alt_cp[active, j], j)
+                - _context(prior, cps, cps[:, j : j + 1], j)
+                + cfg.decoder_weight * (alt_lp[active, j] - cur_lp[:, j : j + 1])
+                - ((d2 - d_cur) / (2 * s2)).cpu()
+            )  # (n, A): the change of the log-posterior
+            gain[~allowed[active, j] | (cps[:, j : j + 1] == 0)] = -torch.inf
+            g, w = gain.max(1)
+            better = g > best
+            best[better], where[better], which[better] = g[better], j, w[better]
+        moved = best > 1e-6
+        if not moved.any():
+            break
+        active, where, which = active[moved], where[moved].to(dev), which[moved].to(dev)
+        ad = active.to(dev)
+        cur[ad, where] = alts[ad, where, which]
+        now[ad] = tok.encode_bytes(cur[ad].view(len(active), t).cpu().numpy().astype(np.uint8)).to(dev)
+    return cur.view(f, t).cpu().numpy().astype(np.uint8)
+
+
+def _context(prior: CharPrior, cps: torch.Tensor, x: torch.Tensor, j: int) -> torch.Tensor:
+    """``(F, C)`` a block's codepoints, ``(F, K)`` candidates for position ``j`` -> ``(F, K)`` the prior's log-
+    probability of the candidate next to its neighbours: log p(x | before) + log p(after | x)."""
+    score = prior.after(cps[:, j - 1 : j].expand_as(x), x) if j > 0 else prior.first(x)
+    if j + 1 < cps.shape[1]:
+        score = score + prior.after(x, cps[:, j + 1 : j + 2].expand_as(x))
+    return score

@@ -22,6 +22,7 @@ from . import checkpoint, codec
 from .errors import InputError
 from .fast import FoldedEncoder
 from .model import AutoEncoder, InFloat32
+from .prior import CharPrior, shipped_prior
 from .repair import SlotTerms, repair
 
 
@@ -30,7 +31,9 @@ class Tokenizer:
 
     Work is done in chunks of ``batch_size`` blocks under ``torch.inference_mode``. ``verify``: decoded blocks
     are re-encoded and the decoder's rare slips corrected (:mod:`tokun.repair`); it changes nothing for
-    latents that are not encoder outputs, and costs about one encode.
+    latents that are not encoder outputs, and costs about one encode. ``prior``: a character prior
+    (:mod:`tokun.prior`) with which verified decoding reads noisy latents (a language model's predictions) by
+    their posterior, likelihood and prior together, instead of leaving the decoder's reading.
     """
 
     def __init__(
@@ -42,9 +45,14 @@ class Tokenizer:
         batch_size: int = 512,
         decode_dtype: torch.dtype | None = None,
         verify: bool = True,
+        prior: CharPrior | str | Path | None = None,
     ) -> None:
         self.model = model.eval()
         self.verify = verify
+        self._prior = prior  # a file is read on first use
+        self.prior_name = None if prior is None else "custom" if isinstance(prior, CharPrior) else str(prior)
+        if isinstance(prior, (str, Path)) and Path(prior) == shipped_prior():
+            self.prior_name = "shipped"
         self.name = name
         self.fingerprint = fingerprint
         self.batch_size = batch_size
@@ -66,6 +74,13 @@ class Tokenizer:
                     decoder.blocks[0] = InFloat32(first)
             self._decoder = decoder
         return self._decoder
+
+    @property
+    def prior(self) -> CharPrior | None:
+        """The character prior of posterior decoding (:mod:`tokun.prior`), or None."""
+        if self._prior is not None and not isinstance(self._prior, CharPrior):
+            self._prior = CharPrior.load(self._prior)
+        return self._prior
 
     @property
     def slot_terms(self) -> SlotTerms | None:
@@ -91,9 +106,11 @@ class Tokenizer:
         decode_dtype: torch.dtype | None = None,
         batch_size: int = 512,
         verify: bool = True,
+        prior: bool | str | Path = True,
     ) -> Tokenizer:
         """A shipped model by name (default ``"4x16"``) or a model directory, on ``device`` in ``dtype``
-        (the decoder in ``decode_dtype``, default ``dtype``); ``verify`` as in the class."""
+        (the decoder in ``decode_dtype``, default ``dtype``); ``verify`` as in the class; ``prior``: the shipped
+        character prior (True), none (False) or a prior file."""
         folder = checkpoint.resolve(model)
         net = checkpoint.load_model(folder, device=device)
         first = copy.deepcopy(net.decoder.blocks[0])  # kept in float32 for float16 (``decoder``): weights may pass 65,504
@@ -102,8 +119,17 @@ class Tokenizer:
             net.decoder.blocks[0] = first.float()
         digest = checkpoint.fingerprint(folder)
         name = folder.name if folder.parent == checkpoint.weights_root() else str(folder)
+        chosen = shipped_prior() if prior is True else (prior or None)
+        if chosen is not None and not Path(chosen).is_file():
+            raise InputError(f"no character prior at {chosen}")
         return cls(
-            net, name=name, fingerprint=digest, batch_size=batch_size, decode_dtype=decode_dtype, verify=verify
+            net,
+            name=name,
+            fingerprint=digest,
+            batch_size=batch_size,
+            decode_dtype=decode_dtype,
+            verify=verify,
+            prior=chosen,
         )
 
     @property
