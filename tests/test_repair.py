@@ -134,6 +134,18 @@ def test_posterior_reads_noisy_latents_better_than_the_decoder(plain: Tokenizer)
     assert (fixed.reshape(len(truth), -1, 4)[padded] == 0).all()
 
 
+def test_posterior_is_blind_to_a_shift_common_to_every_dimension(plain: Tokenizer) -> None:
+    """Codewords sum to zero and the decoder is blind to a common shift: so is verification. A shifted codeword is
+    still an encoder output, its slips found by the exact search (a posterior that weighed the shift as noise
+    would let the prior rewrite rare characters)."""
+    rows = codec.encode(FIXTURE.read_text(encoding="utf-8"))
+    z = plain.encode_bytes(rows)
+    shifted = z + 3 * float(z.std())
+    read = plain.decode_bytes(shifted)
+    assert char_errors(read, rows) > 0  # the decoder's own slips on the fixture's rare characters
+    assert (repair(plain, shifted, read) == rows).all()
+
+
 def test_scalar_values() -> None:
     cps = np.array([0, 0x41, 0xD7FF, 0xD800, 0xDFFF, 0xE000, 0x10FFFF, 0x110000, 0x1000000], dtype=np.uint32)
     got = scalar_values(torch.from_numpy(codec.codepoints_to_bytes(cps[None]).reshape(-1, 4).astype(np.int64)))

@@ -27,9 +27,11 @@ read them. With a character prior (:mod:`tokun.prior`) they are decoded by their
     log p(text) + w log p_decoder(text | z) - ||E(text) - z||^2 / (2 s^2)
 
 where s^2 is the noise variance per dimension, estimated from the call's own residuals ||E(D(z)) - z||^2 / L,
-over the same candidates, greedy, ``posterior_rounds`` characters per block. For centred models (zero-sum
-codewords, a decoder blind to a common shift) the latents' mean over dimensions is removed first: a shift common
-to every dimension (most of the structured noise of ``tokun noise``) is then no evidence against any text.
+over the same candidates, greedy, ``posterior_rounds`` characters per block.
+
+For centred models (zero-sum codewords, a decoder blind to a common shift) every latent's mean over its
+dimensions is removed first: a shift common to every dimension (most of the structured noise of ``tokun noise``)
+is no evidence against any text, and a shifted codeword is still an encoder output.
 
 When the encoder's last tokenize block is linear (no latent activation, no attention: every shipped
 model), the latent is a constant plus one term per slot of that block (a character for ``4x16``, four
@@ -265,6 +267,8 @@ def repair(tok: Tokenizer, latents: torch.Tensor, read: np.ndarray, cfg: RepairC
 
     Whether the latents are taken as encoder outputs is decided over the whole call (``max_share``, ``few``)."""
     z = latents.float().cpu()
+    if tok.model.cfg.center_latent:  # codewords sum to zero: a shift common to every dimension is no evidence
+        z = z - z.mean(-1, keepdim=True)
     encoded = tok.encode_bytes(read)  # (N, L)
     mismatch = (encoded - z).norm(dim=-1)  # (N,)
     norm = z.norm(dim=-1)  # (N,)
@@ -272,8 +276,6 @@ def repair(tok: Tokenizer, latents: torch.Tensor, read: np.ndarray, cfg: RepairC
     if len(flagged) > max(cfg.max_share * len(z), cfg.few):  # no encoder outputs: noisy latents
         if tok.prior is None or tok.slot_terms is None or tok.slot_terms.slot_bytes != CHAR_BYTES:
             return read
-        if tok.model.cfg.center_latent:  # codewords sum to zero: a shift common to every dimension is no evidence
-            z = z - z.mean(-1, keepdim=True)
         s2 = float((encoded - z).pow(2).sum() / z.numel())  # the noise variance per dimension, if the reading is right
         out = read.copy()
         for lo in range(0, len(z), cfg.posterior_group):
