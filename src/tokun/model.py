@@ -139,6 +139,13 @@ class Encoder(nn.Module):
     def forward(self, data: torch.Tensor) -> torch.Tensor:
         return self.levels(data)[-1]
 
+    def slot_weights(self) -> torch.Tensor:
+        """``(L, G, D)``: the last tokenize block's Linear split per slot, centred when the latents are (centring is
+        linear). A change x of slot s's vector (after the block's LayerNorm) moves the latent by ``W[:, s] @ x``."""
+        last = self.blocks[-1]
+        weight = last.proj.weight.view(last.proj.out_features, last.group, -1)
+        return weight - weight.mean(0, keepdim=True) if self.cfg.center_latent else weight
+
     def levels(self, data: torch.Tensor) -> list[torch.Tensor]:
         """The output of every tokenize block: ``(B, T/G1, D1)``, ``(B, T/G1/G2, D2)``, ..., and last
         the ``(..., L)`` latents, as :meth:`forward` returns them."""

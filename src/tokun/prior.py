@@ -50,9 +50,9 @@ class CharPrior:
         counts = torch.full((CODESPACE,), 0.5)
         counts[torch.tensor(list(unigram))] += torch.tensor(list(unigram.values()), dtype=torch.float32)
         self.p = counts / (self.total + 0.5)  # (CODESPACE,) p(b), each unseen character half a count
-        pairs = sorted(bigram)
-        self.keys = torch.tensor([a * CODESPACE + b for a, b in pairs], dtype=torch.int64)  # (P,) sorted
-        self.follow = torch.tensor([bigram[k] / unigram[k[0]] for k in pairs], dtype=torch.float32)  # (P,) p(b | a)
+        pairs = sorted(bigram)  # keys a * CODESPACE + b, sorted, after a sentinel -1 that matches no pair
+        self.keys = torch.tensor([-1] + [a * CODESPACE + b for a, b in pairs], dtype=torch.int64)  # (1 + P,)
+        self.follow = torch.tensor([0.0] + [bigram[k] / unigram[k[0]] for k in pairs])  # (1 + P,) p(b | a)
 
     @classmethod
     def from_texts(cls, paths: list[str | Path], *, mix: float = MIX) -> CharPrior:
@@ -101,7 +101,6 @@ class CharPrior:
         """``(...)`` codepoints, ``(...)`` codepoints -> ``(...)`` log p(cur | prev)."""
         prev, cur = prev.clamp(0, CODESPACE - 1), cur.clamp(0, CODESPACE - 1)
         key = prev * CODESPACE + cur
-        at = torch.searchsorted(self.keys, key).clamp(max=max(len(self.keys) - 1, 0))
-        seen = self.keys[at] == key if len(self.keys) else torch.zeros_like(key, dtype=torch.bool)
-        follow = torch.where(seen, self.follow[at] if len(self.keys) else 0.0, 0.0)
+        at = torch.searchsorted(self.keys, key).clamp(max=len(self.keys) - 1)
+        follow = torch.where(self.keys[at] == key, self.follow[at], 0.0)
         return (self.mix * follow + (1 - self.mix) * self.p[cur]).log()

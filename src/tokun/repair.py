@@ -93,9 +93,7 @@ class SlotTerms:
         self.encoder, self.fast, self.last = encoder, fast if isinstance(fast, FoldedEncoder) else None, last
         self.slots = last.group
         self.slot_bytes = encoder.cfg.block_bytes // last.group
-        weight = last.proj.weight.float().view(last.proj.out_features, last.group, -1)  # (L, G, D)
-        if encoder.cfg.center_latent:  # centring is linear: C W
-            weight = weight - weight.mean(0, keepdim=True)
+        weight = encoder.slot_weights().detach().float()  # (L, G, D)
         self.centred = weight  # (L, G, D): what a slot vector's change does to the latent
         self.gram = torch.einsum("lgd,lge->gde", weight, weight)  # (G, D, D)
 
@@ -122,16 +120,28 @@ class SlotTerms:
         """``(M, slot_bytes)`` bytes of slot ``slot`` -> ``(M, D)`` float32: the vector the last Linear weighs."""
         return (self.last.norm(self.below(data)) + self.last.position[slot]).float()
 
-    def distances(self, r: torch.Tensor, delta: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
+    def squared_distances(self, r: torch.Tensor, delta: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
         """``(R, L)`` residuals E(cur) - z and ``(R, n, D)`` changes of slot ``slot`` (``(n,)``) -> ``(R, n)``
-        distances ||r + C W_s delta||, through the ``(D, D)`` Gram matrix of each slot: no ``(R, n, L)`` tensor."""
-        g = torch.einsum("rl,lgd->rgd", r, self.centred)[:, slot]  # (R, n, D)
-        quad = torch.empty(delta.shape[:2], device=delta.device)  # (R, n)
-        for s in slot.unique().tolist():
+        squared distances ||r + C W_s delta||^2, through the ``(D, D)`` Gram matrix of each slot: no ``(R, n, L)``
+        tensor."""
+
+        def change(part: torch.Tensor, s: int) -> torch.Tensor:  # (R, n_s, D) of slot s -> (R, n_s)
+            lin = (r @ self.centred[:, s]).unsqueeze(1)  # (R, 1, D): r C W_s
+            return 2 * (lin * part).sum(-1) + ((part @ self.gram[s]) * part).sum(-1)
+
+        base = r.pow(2).sum(-1, keepdim=True)  # (R, 1)
+        slots = slot.unique().tolist()
+        if len(slots) == 1:  # one slot (the posterior's case): no masks
+            return (base + change(delta, slots[0])).clamp_min(0)
+        d2 = base.expand(delta.shape[:2]).clone()  # (R, n)
+        for s in slots:
             cols = slot == s
-            quad[:, cols] = ((delta[:, cols] @ self.gram[s]) * delta[:, cols]).sum(-1)
-        d2 = r.pow(2).sum(-1, keepdim=True) + 2 * (g * delta).sum(-1) + quad
-        return d2.clamp_min(0).sqrt()
+            d2[:, cols] += change(delta[:, cols], s)
+        return d2.clamp_min(0)
+
+    def distances(self, r: torch.Tensor, delta: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
+        """:meth:`squared_distances`, square-rooted."""
+        return self.squared_distances(r, delta, slot).sqrt()
 
     def __call__(self, data: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
         """``(M, L)`` terms: the latent is their sum over a block's slots plus a constant."""
@@ -353,7 +363,7 @@ def posterior(
 ) -> np.ndarray:
     """``(F, L)`` noisy latents, the decoder's ``(F, T)`` reading and its ``(F, L)`` encoding -> the reading that
     maximises the posterior (module docstring) under noise of variance ``s2`` per dimension, by greedy changes
-    of one character (the candidates of :func:`alternatives`). Needs a prior and one character per slot of the
+    of one character (the candidates of :func:`posterior_alternatives`). Needs a prior and one character per slot of the
     last tokenize block. U+0000 pads a text's last block: read as such, it stays; it is never a candidate."""
     prior, terms = tok.prior, tok.slot_terms
     assert prior is not None and terms is not None
@@ -368,12 +378,12 @@ def posterior(
     alt_cp = codepoints(alts).cpu()  # (F, C, A)
     allowed = (scalar_values(alts) & (codepoints(alts) != 0)).cpu()  # (F, C, A)
 
-    def byte_logp(chars: torch.Tensor) -> torch.Tensor:
-        """``(F, C, K, 4)`` characters -> ``(F, C, K)`` the decoder's log-probability of each (bytes summed)."""
-        idx = chars.permute(0, 1, 3, 2)  # (F, C, 4, K)
-        return logp.gather(-1, idx).sum(2)
+    def byte_logp(rows: torch.Tensor, chars: torch.Tensor) -> torch.Tensor:
+        """``(n, C, K, 4)`` characters of blocks ``rows`` -> ``(n, C, K)`` the decoder's log-probability of each
+        (bytes summed)."""
+        return logp[rows].gather(-1, chars.permute(0, 1, 3, 2)).sum(2)
 
-    alt_lp = byte_logp(alts).cpu()  # (F, C, A)
+    alt_lp = byte_logp(torch.arange(f, device=dev), alts).cpu()  # (F, C, A)
     cand = terms.vectors(alts.reshape(-1, CHAR_BYTES), torch.arange(c, device=dev).repeat_interleave(a).repeat(f))
     cand = cand.view(f, c, a, -1)  # (F, C, A, D): every candidate's slot vector, computed once
     now = encoded.to(dev)
@@ -382,7 +392,7 @@ def posterior(
     for _ in range(cfg.posterior_rounds):
         n, ad = len(active), active.to(dev)
         cps = codepoints(cur[ad]).cpu()  # (n, C)
-        cur_lp = byte_logp(cur.unsqueeze(2))[ad].squeeze(2).cpu()  # (n, C)
+        cur_lp = byte_logp(ad, cur[ad].unsqueeze(2)).squeeze(2).cpu()  # (n, C)
         old = terms.vectors(cur[ad].reshape(-1, CHAR_BYTES), slots.repeat(n)).view(n, c, -1)  # (n, C, D)
         r = now[ad] - zf[ad]  # (n, L)
         d_cur = r.pow(2).sum(-1, keepdim=True)  # (n, 1)
@@ -390,9 +400,7 @@ def posterior(
         where = torch.zeros(n, dtype=torch.long)
         which = torch.zeros(n, dtype=torch.long)
         for j in range(c):
-            delta = cand[ad, j] - old[:, j : j + 1]  # (n, A, D)
-            lin = (r @ terms.centred[:, j]).unsqueeze(1)  # (n, 1, D): r W_j
-            d2 = d_cur + 2 * (lin * delta).sum(-1) + ((delta @ terms.gram[j]) * delta).sum(-1)  # (n, A)
+            d2 = terms.squared_distances(r, cand[ad, j] - old[:, j : j + 1], torch.full((a,), j, device=dev))  # (n, A)
             gain = (
                 _context(prior, cps, alt_cp[active, j], j)
                 - _context(prior, cps, cps[:, j : j + 1], j)

@@ -103,10 +103,7 @@ def separation_loss(
         return latents.sum() * 0.0
     pick = torch.from_numpy(np.random.default_rng(slot + len(keys)).permutation(first)[:most]).to(below.device)
     x = last.norm(below.reshape(-1, width)[pick])  # (m, D)
-    weight = last.proj.weight.view(last.proj.out_features, groups, width)[:, slot]  # (L, D)
-    if model.cfg.center_latent:
-        weight = weight - weight.mean(0, keepdim=True)
-    codes = x @ weight.T  # (m, L): each character's term in the latent, up to a constant
+    codes = x @ model.encoder.slot_weights()[:, slot].T  # (m, L): each character's term in the latent, up to a constant
     d = torch.cdist(codes, codes) / latent_sigma(latents)  # (m, m) in latent spreads
     short = (margin - d).clamp(min=0).pow(2)
     short = short - torch.diag(short.diagonal())  # a character and itself
