@@ -6,7 +6,16 @@ from tokun import Tokenizer, codec
 from tokun.config import ModelConfig
 from tokun.data import random_codepoints
 from tokun.model import AutoEncoder, add_noise
-from tokun.repair import SlotTerms, alternatives, greedy, repair, scalar_values, wide_alternatives
+from tokun.repair import (
+    SlotTerms,
+    alternatives,
+    deep,
+    greedy,
+    posterior_alternatives,
+    repair,
+    scalar_values,
+    wide_alternatives,
+)
 
 from .conftest import FIXTURE
 
@@ -205,3 +214,41 @@ def test_repair_stats_script_reports_the_gap_and_the_search() -> None:
     noisy = out["noisy_without_gain_test"]
     assert noisy["nearest_codeword_search"] <= noisy["decoder"]
     assert out["first_preactivation_max"] > 0
+
+
+@pytest.mark.parametrize("name", ["4x16", "4x4x8"])
+def test_deep_search_finds_a_slip_of_two_bytes_far_down_the_lists(name: str) -> None:
+    """The last resort: a character whose two low bytes are both wrong (U+10072 read as U+17176) is found among
+    every character of the decoder's likeliest planes, whatever its lists of low bytes say; a noisy latent, which
+    no single character explains, is left alone."""
+    tok = Tokenizer.load(name)
+    rows = rows_of(tok, np.array([ord(c) for c in "deep search: \U00010072 and more " * 2]))[:1]  # (1, T)
+    z = tok.encode_bytes(rows)[0]
+    terms = tok.slot_terms
+    with torch.inference_mode():
+        logp = torch.log_softmax(tok.decoder(z.unsqueeze(0)).float(), -1)[0].view(-1, 4, 256)
+        noisy = z + 0.5 * float(z.std()) * torch.randn(z.shape, generator=torch.Generator().manual_seed(0))
+        for latent, fixed in ((z, True), (noisy, False)):
+            cur = torch.from_numpy(rows[0].astype(np.int64))
+            at = 4 * 13  # the U+10072
+            assert cur[at : at + 4].tolist() == [0, 1, 0x00, 0x72]
+            cur[at + 2 : at + 4] = torch.tensor([0x71, 0x76])
+            now = tok.encode_bytes(cur.unsqueeze(0).numpy().astype(np.uint8))
+            dist = (now - latent).norm(dim=-1)
+            before = cur.clone()
+            deep(tok, terms, latent, cur, now, dist, logp, 4, 0.025 * float(latent.norm()), 0.5)
+            assert (cur.numpy() == rows[0]).all() if fixed else torch.equal(cur, before)
+
+
+def test_posterior_alternatives_are_the_likeliest_characters_of_independent_bytes() -> None:
+    gen = torch.Generator().manual_seed(0)
+    logp = torch.log_softmax(3 * torch.randn(2, 3, 4, 256, generator=gen), -1)
+    alts = posterior_alternatives(logp, 10, planes=17, width=256)  # (2, 3, 10, 4): exhaustive at these sizes
+    for f in range(2):
+        for c in range(3):
+            lp = logp[f, c]
+            every = lp[1, :17, None, None] + lp[2, None, :, None] + lp[3, None, None, :]  # (17, 256, 256)
+            want = every.flatten().topk(10).indices
+            got = alts[f, c]
+            assert (got[:, 0] == 0).all()
+            assert (got[:, 1] * 65536 + got[:, 2] * 256 + got[:, 3]).tolist() == want.tolist()

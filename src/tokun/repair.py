@@ -13,9 +13,10 @@ so blocks above ``flag`` (0.025) are searched: alternatives for each character f
 ``rounds`` characters per block, keeping the text whose encoding is nearest the latent. Blocks this
 leaves far from every codeword get a wide search: every value of one byte, alone or next to one of another
 byte's ``RUNNER_UPS`` runner-ups (the decoder guesses each byte on its own, so when it slips on a high byte
-the right low byte can be far down its list). A block is changed only when the search brings it at least
-``gain`` times closer: nearest-codeword decoding, which cannot make a right reading wrong, since a right
-reading is already the nearest codeword.
+the right low byte can be far down its list); the few still far, a deep one (:func:`deep`): every character of
+the likeliest planes in the slot that best explains the residual. A block is changed only when the search
+brings it at least ``gain`` times closer: nearest-codeword decoding, which cannot make a right reading wrong,
+since a right reading is already the nearest codeword.
 
 Latents that are not encoder outputs (a language model's predictions, noisy latents) lie near no
 codeword and every block of them is flagged: when more than ``max_share`` (half) of the blocks of a call
@@ -27,7 +28,8 @@ read them. With a character prior (:mod:`tokun.prior`) they are decoded by their
     log p(text) + w log p_decoder(text | z) - ||E(text) - z||^2 / (2 s^2)
 
 where s^2 is the noise variance per dimension, estimated from the call's own residuals ||E(D(z)) - z||^2 / L,
-over the same candidates, greedy, ``posterior_rounds`` characters per block.
+over each position's ``posterior_top`` likeliest characters under the decoder (:func:`posterior_alternatives`),
+greedy, ``posterior_rounds`` characters per block.
 
 For centred models (zero-sum codewords, a decoder blind to a common shift) every latent's mean over its
 dimensions is removed first: a shift common to every dimension (most of the structured noise of ``tokun noise``)
@@ -63,6 +65,7 @@ if TYPE_CHECKING:
 
 CHAR_BYTES = 4
 RUNNER_UPS = 2  # of one byte, next to every value of another, in the wide search
+MAX_PLANE = 16  # the second byte of a scalar value
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ class RepairConfig:
     top: int = 8  # values tried per byte (one byte changed at a time)
     rounds: int = 4  # characters changed per block at most
     gain: float = 0.5  # a block changes only if its distance to the latent falls below gain x the decoder's
-    posterior_top: int = 8  # noisy latents with a prior: values tried per byte
+    posterior_top: int = 24  # noisy latents with a prior: characters tried per position
     posterior_rounds: int = 8  # characters changed per block at most
     decoder_weight: float = 0.5  # w, the weight of the decoder's own log-probabilities in the posterior
     posterior_group: int = 512  # blocks searched together (bounded memory: ~200 MB of candidate vectors)
@@ -193,6 +196,62 @@ def wide_alternatives(logp: torch.Tensor) -> torch.Tensor:
                 two[..., k] = ranked[..., k, r].unsqueeze(-1)
                 out.append(two)
     return torch.cat(out, 2)
+
+
+def deep(
+    tok: Tokenizer,
+    terms: SlotTerms,
+    z: torch.Tensor,
+    cur: torch.Tensor,
+    now: torch.Tensor,
+    dist: torch.Tensor,
+    logp: torch.Tensor,
+    rounds: int,
+    near: float,
+    gain: float,
+    *,
+    slots: int = 1,
+    planes: int = 2,
+    batch: int = 32768,
+) -> None:
+    """The last resort for one block (``(L,)`` latent, ``(T,)`` bytes ``cur``, ``(1, L)`` encoding ``now``, ``(1,)``
+    distance ``dist``, updated in place) that the wide search left far from every codeword: up to ``rounds``
+    times, every character of the decoder's ``planes`` likeliest planes (131,072) in every character position of
+    the ``slots`` slot(s) whose change could best explain the residual (least squares through each slot's Gram
+    matrix), the nearest one kept if it is at least ``gain`` times nearer than the block was. A slip of two low bytes that are both far down the decoder's lists (U+10072
+    read as U+17176; 'a' as the surrogate U+D804) is found so, a few times per million random characters."""
+    size, dev = terms.slot_bytes, cur.device
+    values = torch.arange(BYTE_VALUES * BYTE_VALUES, device=dev)  # every (byte 2, byte 3)
+    for _ in range(rounds):
+        r = (now - z).view(-1)  # (L,)
+        lin = torch.einsum("l,lgd->gd", r, terms.centred)  # (G, D): r C W_s
+        explained = (lin.unsqueeze(1) @ torch.linalg.pinv(terms.gram) @ lin.unsqueeze(-1)).flatten()  # (G,)
+        best, change = float(dist), None
+        for s in explained.topk(min(slots, terms.slots)).indices.tolist():
+            data = cur[s * size : (s + 1) * size]  # (S,)
+            old = terms.vectors(data.unsqueeze(0), torch.tensor([s], device=dev))  # (1, D)
+            for at in range(0, size, CHAR_BYTES):
+                plane = logp[(s * size + at) // CHAR_BYTES, 1, : MAX_PLANE + 1].topk(planes).indices  # (P,)
+                chars = torch.zeros(planes, len(values), CHAR_BYTES, dtype=torch.long, device=dev)
+                chars[..., 1] = plane.unsqueeze(-1)
+                chars[..., 2], chars[..., 3] = values // BYTE_VALUES, values % BYTE_VALUES
+                chars = chars.view(-1, CHAR_BYTES)
+                chars = chars[scalar_values(chars)]  # (n, 4)
+                for lo in range(0, len(chars), batch):
+                    trial = data.unsqueeze(0).repeat(len(chars[lo : lo + batch]), 1)  # (n, S)
+                    trial[:, at : at + CHAR_BYTES] = chars[lo : lo + batch]
+                    delta = terms.vectors(trial, torch.full((len(trial),), s, device=dev)) - old  # (n, D)
+                    d = terms.distances(r.unsqueeze(0), delta.unsqueeze(0), torch.tensor([s], device=dev))[0]
+                    got, w = d.min(0)
+                    if float(got) < best:
+                        best, change = float(got), (s * size + at, chars[lo + int(w)])
+        if change is None or best > gain * float(dist):  # a slip's character explains most of the residual
+            return
+        cur[change[0] : change[0] + CHAR_BYTES] = change[1]
+        now[:] = tok.encode_bytes(cur.unsqueeze(0).cpu().numpy().astype(np.uint8)).to(dev)  # exact, no drift
+        dist[:] = (now - z).norm(dim=-1)
+        if float(dist) <= near:
+            return
 
 
 def scalar_values(chars: torch.Tensor) -> torch.Tensor:
@@ -326,31 +385,29 @@ def _search(
         sub = [zf[far], cur[far], now[far], dist[far]]
         greedy(tok, terms, *sub, wide_alternatives(logp[far]), cfg.rounds, done=near[far])
         cur[far], now[far], dist[far] = sub[1:]
+        for b in far[dist[far] > near[far]].tolist():  # rarer still: any character of the likeliest planes
+            deep(tok, terms, zf[b], cur[b], now[b : b + 1], dist[b : b + 1], logp[b], cfg.rounds, float(near[b]), cfg.gain)
     accept = (dist < cfg.gain * start).cpu().numpy()
     out = read.copy()
     out[accept] = cur.cpu().numpy()[accept].astype(np.uint8)
     return out
 
 
-def posterior_alternatives(logp: torch.Tensor, top: int) -> torch.Tensor:
-    """``(F, C, 4, 256)`` byte log-probabilities -> ``(F, C, A, 4)`` candidate characters for the posterior: the
-    decoder's reading with the plane byte set to one of its ``top // 2`` likeliest other values, or one of the two
-    low bytes to one of its ``top - 1``, or two or three of these bytes to their runner-ups (the first byte of a
-    scalar value is 0)."""
-    best = logp.argmax(-1)  # (F, C, 4)
-    best[..., 0] = 0
-    out = []
-    for j, k in ((1, max(2, top // 2)), (2, top), (3, top)):
-        ranked = logp[..., j, :].topk(k, -1).indices[..., 1:]  # (F, C, k-1): the reading's value left out
-        alt = best.unsqueeze(2).repeat(1, 1, k - 1, 1)  # (F, C, k-1, 4)
-        alt[..., j] = ranked
-        out.append(alt)
-    second = logp.topk(2, -1).indices[..., 1]  # (F, C, 4)
-    for which in ([1, 2], [1, 3], [2, 3], [1, 2, 3]):
-        alt = best.clone()
-        alt[..., which] = second[..., which]
-        out.append(alt.unsqueeze(2))
-    return torch.cat(out, 2)
+def posterior_alternatives(logp: torch.Tensor, top: int, *, planes: int = 4, width: int = 16) -> torch.Tensor:
+    """``(F, C, 4, 256)`` byte log-probabilities -> ``(F, C, top, 4)`` candidate characters for the posterior: the
+    ``top`` likeliest characters under the decoder's bytes taken as independent (the sum of their log-
+    probabilities), among the ``planes`` likeliest planes (byte 1, 0-16) and the ``width`` likeliest values of
+    each low byte (the first byte of a scalar value is 0). The decoder's reading is the first of them."""
+    f, c = logp.shape[:2]
+    plane = logp[..., 1, : MAX_PLANE + 1].topk(planes, -1)  # (F, C, P)
+    mid, low = logp[..., 2, :].topk(width, -1), logp[..., 3, :].topk(width, -1)  # (F, C, W)
+    total = plane.values[..., :, None, None] + mid.values[..., None, :, None] + low.values[..., None, None, :]
+    best = total.view(f, c, -1).topk(top, -1).indices  # (F, C, top) into (P, W, W)
+    out = torch.zeros(f, c, top, CHAR_BYTES, dtype=torch.long, device=logp.device)
+    out[..., 1] = plane.indices.gather(-1, best // (width * width))
+    out[..., 2] = mid.indices.gather(-1, best // width % width)
+    out[..., 3] = low.indices.gather(-1, best % width)
+    return out
 
 
 def codepoints(chars: torch.Tensor) -> torch.Tensor:
@@ -401,9 +458,10 @@ def posterior(
         which = torch.zeros(n, dtype=torch.long)
         for j in range(c):
             d2 = terms.squared_distances(r, cand[ad, j] - old[:, j : j + 1], torch.full((a,), j, device=dev))  # (n, A)
+            context = prior.context_logp(cps, torch.cat([cps[:, j : j + 1], alt_cp[active, j]], 1), j)  # (n, 1 + A)
             gain = (
-                _context(prior, cps, alt_cp[active, j], j)
-                - _context(prior, cps, cps[:, j : j + 1], j)
+                context[:, 1:]
+                - context[:, :1]
                 + cfg.decoder_weight * (alt_lp[active, j] - cur_lp[:, j : j + 1])
                 - ((d2 - d_cur) / (2 * s2)).cpu()
             )  # (n, A): the change of the log-posterior
@@ -420,11 +478,3 @@ def posterior(
         now[ad] = tok.encode_bytes(cur[ad].view(len(active), t).cpu().numpy().astype(np.uint8)).to(dev)
     return cur.view(f, t).cpu().numpy().astype(np.uint8)
 
-
-def _context(prior: CharPrior, cps: torch.Tensor, x: torch.Tensor, j: int) -> torch.Tensor:
-    """``(F, C)`` a block's codepoints, ``(F, K)`` candidates for position ``j`` -> ``(F, K)`` the prior's log-
-    probability of the candidate next to its neighbours: log p(x | before) + log p(after | x)."""
-    score = prior.after(cps[:, j - 1 : j].expand_as(x), x) if j > 0 else prior.first(x)
-    if j + 1 < cps.shape[1]:
-        score = score + prior.after(x, cps[:, j + 1 : j + 2].expand_as(x))
-    return score
