@@ -106,11 +106,11 @@ class Tokenizer:
         decode_dtype: torch.dtype | None = None,
         batch_size: int = 512,
         verify: bool = True,
-        prior: bool | str | Path = True,
+        prior: bool | str | Path | CharPrior = True,
     ) -> Tokenizer:
         """A shipped model by name (default ``"4x16"``) or a model directory, on ``device`` in ``dtype``
         (the decoder in ``decode_dtype``, default ``dtype``); ``verify`` as in the class; ``prior``: the shipped
-        character prior (True), none (False) or a prior file."""
+        character prior (True), none (False), a prior file or a :class:`~tokun.prior.CharPrior`."""
         folder = checkpoint.resolve(model)
         net = checkpoint.load_model(folder, device=device)
         first = copy.deepcopy(net.decoder.blocks[0])  # kept in float32 for float16 (``decoder``): weights may pass 65,504
@@ -120,7 +120,7 @@ class Tokenizer:
         digest = checkpoint.fingerprint(folder)
         name = folder.name if folder.parent == checkpoint.weights_root() else str(folder)
         chosen = shipped_prior() if prior is True else (prior or None)
-        if chosen is not None and not Path(chosen).is_file():
+        if chosen is not None and not isinstance(chosen, CharPrior) and not Path(chosen).is_file():
             raise InputError(f"no character prior at {chosen}")
         return cls(
             net,
