@@ -64,10 +64,11 @@ def _keys(ids: np.ndarray, m: int, base: int) -> np.ndarray:
     return key[unknown[m:] - unknown[:n] == 0]
 
 
-def _lookup(keys: torch.Tensor, values: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
-    """``values`` at ``query`` in the sorted ``keys`` (a sentinel -1 first, whose value is 0), else 0."""
+def _lookup(keys: torch.Tensor, query: torch.Tensor, *values: torch.Tensor) -> list[torch.Tensor]:
+    """Each of ``values`` at ``query`` in the sorted ``keys`` (a sentinel -1 first, whose values are 0), else 0."""
     at = torch.searchsorted(keys, query).clamp(max=len(keys) - 1)
-    return torch.where(keys[at] == query, values[at], torch.zeros((), dtype=values.dtype))
+    at = torch.where(keys[at] == query, at, 0)
+    return [v[at] for v in values]
 
 
 class CharPrior:
@@ -210,9 +211,8 @@ class CharPrior:
             known = known & (history[:, -m] >= 0) & (h[:, -m] < self.size)
             key = key + h[:, -m] * self.base ** (m - 1)
             keys, counts, hkeys, htotal, htypes, d = self.levels[m + 1]
-            total = _lookup(hkeys, htotal, key)
-            seen = _lookup(keys, counts, key * self.base + w)
-            types = _lookup(hkeys, htypes, key)
+            total, types = _lookup(hkeys, key, htotal, htypes)
+            (seen,) = _lookup(keys, key * self.base + w, counts)
             p = torch.where(known & (total > 0), ((seen - d).clamp(min=0) + d * types * p) / total.clamp(min=1), p)
         return p.log().float()
 
