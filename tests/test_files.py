@@ -95,3 +95,7 @@ def test_write_split_keeps_every_line_once(tmp_path) -> None:
     val = (tmp_path / "split" / "val" / "xx.txt").read_text(encoding="utf-8").splitlines()
     assert val == [lines[0], lines[10], lines[20]]
     assert sorted(train + val) == sorted(lines)
+    files.write_split(src, tmp_path / "tail", tail=True)
+    train = (tmp_path / "tail" / "train" / "xx.txt").read_text(encoding="utf-8").splitlines()
+    val = (tmp_path / "tail" / "val" / "xx.txt").read_text(encoding="utf-8").splitlines()
+    assert (train, val) == (lines[:23], lines[23:])

@@ -105,11 +105,25 @@ def split_lines(text: str) -> tuple[str, str]:
     return train, "\n".join(line for i, line in enumerate(lines) if i % VAL_EVERY == 0)
 
 
-def write_split(corpora: str | Path, out: str | Path) -> list[Path]:
-    """Write every text of ``corpora`` split by :func:`split_lines` to ``out/train`` and ``out/val`` (same names)."""
+def split_tail(text: str) -> tuple[str, str]:
+    r"""(training, validation) text of ``text``: its last ``1 / VAL_EVERY`` of lines (at least one) to validation,
+    a passage whose neighbouring lines are not in training.
+
+    >>> split_tail("a\nb\nc")
+    ('a\nb', 'c')
+    """
+    lines = text.splitlines()
+    cut = len(lines) - max(1, len(lines) // VAL_EVERY)
+    return "\n".join(lines[:cut]), "\n".join(lines[cut:])
+
+
+def write_split(corpora: str | Path, out: str | Path, *, tail: bool = False) -> list[Path]:
+    """Write every text of ``corpora`` split by :func:`split_lines` (``tail``: by :func:`split_tail`) to
+    ``out/train`` and ``out/val`` (same names)."""
     files = text_files([corpora])
+    split = split_tail if tail else split_lines
     for path in files:
-        for part, text in zip(("train", "val"), split_lines(read_text(path))):
+        for part, text in zip(("train", "val"), split(read_text(path))):
             folder = Path(out) / part
             folder.mkdir(parents=True, exist_ok=True)
             with atomic_output(folder / path.name) as f:
