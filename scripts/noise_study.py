@@ -82,7 +82,8 @@ ROWS: dict[str, dict] = {
     | {"latent_noise": 0.5, "decoder_mlp": 1024, "spread_loss": 0.5, "distance_loss": 0.5, "distance_target": 0.7},
     "text+local 0.5 centred, spread 0.5": CENTRED | {"latent_noise": 0.5, "spread_loss": 0.5},
     "text+local 0.7 centred, spread 0.5": CENTRED | {"latent_noise": 0.7, "spread_loss": 0.5},
-    "text+local 0.5 centred, spread 0.5, hidden 256": CENTRED | {"latent_noise": 0.5, "spread_loss": 0.5, "hidden": 256},
+    "text+local 0.5 centred, spread 0.5, hidden 256": CENTRED
+    | {"latent_noise": 0.5, "spread_loss": 0.5, "hidden": 256},
     "text+local 0.5 centred, spread 0.5, embed 128": CENTRED | {"latent_noise": 0.5, "spread_loss": 0.5, "embed": 128},
     "text+local 0.5 centred, spread 0.5, 60 % text": CENTRED
     | {"latent_noise": 0.5, "spread_loss": 0.5, "text_ratio": 0.6},

@@ -49,7 +49,9 @@ def main() -> int:
         return 2
     assert prior is not None
     z = tok.encode_bytes(codec.codepoints_to_bytes(cps))
-    noisy = z + args.k * float(latent_sigma(z)) * torch.randn(z.shape, generator=torch.Generator().manual_seed(args.seed))
+    noisy = z + args.k * float(latent_sigma(z)) * torch.randn(
+        z.shape, generator=torch.Generator().manual_seed(args.seed)
+    )
     seen: list[float] = []
     original = repair.posterior
 

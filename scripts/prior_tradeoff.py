@@ -18,7 +18,6 @@ import json
 import sys
 import time
 
-import numpy as np
 import torch
 
 from tokun import codec
@@ -43,8 +42,12 @@ def main() -> int:
         posterior = Tokenizer.load(args.model)
         sets = {
             "text": corpus_blocks(plain, args.paths, max_blocks=args.max_blocks, seed=args.seed),
-            "assigned": random_codepoints("assigned", 1024 * plain.block_chars, seed=args.seed).reshape(-1, plain.block_chars),
-            "local": random_codepoints("local", 1024 * plain.block_chars, seed=args.seed).reshape(-1, plain.block_chars),
+            "assigned": random_codepoints("assigned", 1024 * plain.block_chars, seed=args.seed).reshape(
+                -1, plain.block_chars
+            ),
+            "local": random_codepoints("local", 1024 * plain.block_chars, seed=args.seed).reshape(
+                -1, plain.block_chars
+            ),
         }
     except TokunError as e:
         print(f"prior_tradeoff: error: {e}", file=sys.stderr)

@@ -1,3 +1,7 @@
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -17,7 +21,7 @@ from tokun.repair import (
     wide_alternatives,
 )
 
-from .conftest import FIXTURE
+from .conftest import FIXTURE, ROOT
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +129,6 @@ def test_noisy_latents_are_left_as_the_decoder_reads_them_without_a_prior() -> N
     assert (repair(plain, z[:4], read[:4]) == read[:4]).all()
 
 
-
 def test_posterior_reads_noisy_latents_better_than_the_decoder(plain: Tokenizer) -> None:
     """With the shipped character prior, noisy latents of text the prior never saw (the fixture) are read by
     likelihood and prior together: fewer errors than the decoder's own reading, and clean latents untouched."""
@@ -199,12 +202,6 @@ def test_a_slip_of_two_bytes_is_found_by_the_wide_search(plain: Tokenizer) -> No
 def test_repair_stats_script_reports_the_gap_and_the_search() -> None:
     """scripts/repair_stats.py: right readings lie closer to their latents than any misreading; nothing is left
     misread after verification; a search with no gain test on noisy latents does worse than the decoder."""
-    import json
-    import subprocess
-    import sys
-
-    from .conftest import ROOT
-
     cmd = [sys.executable, str(ROOT / "scripts" / "repair_stats.py"), str(FIXTURE), "--random", "50000"]
     out = json.loads(subprocess.run(cmd + ["--noisy-blocks", "8"], capture_output=True, text=True, check=True).stdout)
     for kind in ("clean", "int8"):
@@ -252,3 +249,23 @@ def test_posterior_alternatives_are_the_likeliest_characters_of_independent_byte
             got = alts[f, c]
             assert (got[:, 0] == 0).all()
             assert (got[:, 1] * 65536 + got[:, 2] * 256 + got[:, 3]).tolist() == want.tolist()
+
+
+def test_posterior_check_script_splits_misreadings(tmp_path) -> None:
+    """scripts/posterior_check.py: every misread block is either a search that missed or a score that prefers the
+    misreading; clean latents are not its business (a clear error, no traceback)."""
+    script = str(ROOT / "scripts" / "posterior_check.py")
+    out = subprocess.run(
+        [sys.executable, script, str(FIXTURE), "--k", "0.75", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout
+    got = json.loads(out)
+    assert 0 < got["wrong_blocks"] == got["search_missed"] + got["score_prefers_misreading"]
+    assert got["char_accuracy"] < 1 and len(got["examples"]) == min(12, got["wrong_blocks"])
+    clean = subprocess.run(
+        [sys.executable, script, str(FIXTURE), "--k", "0"], capture_output=True, text=True, timeout=300
+    )
+    assert clean.returncode == 2 and "not read by their posterior" in clean.stderr and "Traceback" not in clean.stderr

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from tokun import checkpoint
+from tokun.codec import codepoints_to_bytes
 from tokun.config import ModelConfig, TrainConfig
 from tokun.errors import CheckpointError, ConfigError
-from tokun.codec import codepoints_to_bytes
 from tokun.model import AutoEncoder, latent_sigma
 from tokun.train import distance_loss, lr_at, noise_at, separation_loss, spread_loss, train
 
@@ -386,7 +386,9 @@ def test_separation_loss_is_the_shortfall_of_codeword_distances() -> None:
 
 def test_training_with_separation_loss(tmp_path: Path) -> None:
     model = ModelConfig(token_dim=(4, 4), embed_dim=8, hidden_dim=16, latent_dim=32)
-    cfg = tiny_train(model=model, texts=(str(FIXTURE),), text_ratio=0.5, separation_loss=0.1, noise_on=("text",), steps=20)
+    cfg = tiny_train(
+        model=model, texts=(str(FIXTURE),), text_ratio=0.5, separation_loss=0.1, noise_on=("text",), steps=20
+    )
     train(cfg, tmp_path, progress=False)
     assert json.loads((tmp_path / "train_config.json").read_text())["separation_loss"] == 0.1
 

@@ -430,9 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = lm_sub.add_parser("compare", help="train tokun, byte and BPE models for the same time; bits per byte")
     c.add_argument("--corpora", nargs="*", default=["../shared/corpora"], help="text files or folders")
     c.add_argument("--minutes", type=float, default=8.0, help="training wall-clock per model (default 8)")
-    c.add_argument(
-        "--model", default=argparse.SUPPRESS, help="tokun model at both ends (default: 4x16)"
-    )
+    c.add_argument("--model", default=argparse.SUPPRESS, help="tokun model at both ends (default: 4x16)")
     c.add_argument("--batch-size", type=int, default=16)
     c.add_argument("--threads", type=int)
     c.add_argument("--device", default="cpu", help="cpu or cuda")

@@ -216,8 +216,12 @@ class TrainConfig:
                 f"separation_loss must be non-negative and separation_margin positive, got {self.separation_loss} "
                 f"and {self.separation_margin}"
             )
-        if self.separation_loss > 0 and (len(self.model.token_dim) < 2 or self.model.attention or self.model.latent_activation):
-            raise ConfigError("separation_loss needs a linear last tokenize block: two levels or more, no attention, no latent activation")
+        if self.separation_loss > 0 and (
+            len(self.model.token_dim) < 2 or self.model.attention or self.model.latent_activation
+        ):
+            raise ConfigError(
+                "separation_loss needs a linear last tokenize block: two levels or more, no attention, no latent activation"
+            )
         if self.spread_loss < 0:
             raise ConfigError(f"spread_loss must be non-negative, got {self.spread_loss}")
         if not -1 < self.distance_target <= 1:

@@ -60,7 +60,6 @@ from .fast import FoldedEncoder
 from .model import BYTE_VALUES, Encoder
 
 if TYPE_CHECKING:
-    from .prior import CharPrior
     from .tokenizer import Tokenizer
 
 CHAR_BYTES = 4
@@ -309,7 +308,9 @@ def greedy(
         old = None
         if terms is not None:  # (R, G, D): the current slot vectors
             slots = torch.arange(t // terms.slot_bytes, device=dev)
-            old = terms.vectors(cur[rows].view(-1, terms.slot_bytes), slots.repeat(len(rows))).view(len(rows), len(slots), -1)
+            old = terms.vectors(cur[rows].view(-1, terms.slot_bytes), slots.repeat(len(rows))).view(
+                len(rows), len(slots), -1
+            )
         best = torch.full((len(rows),), torch.inf, device=dev)
         which = torch.zeros(len(rows), dtype=torch.long, device=dev)
         step = max(1, batch // len(rows))
@@ -386,7 +387,18 @@ def _search(
         greedy(tok, terms, *sub, wide_alternatives(logp[far]), cfg.rounds, done=near[far])
         cur[far], now[far], dist[far] = sub[1:]
         for b in far[dist[far] > near[far]].tolist():  # rarer still: any character of the likeliest planes
-            deep(tok, terms, zf[b], cur[b], now[b : b + 1], dist[b : b + 1], logp[b], cfg.rounds, float(near[b]), cfg.gain)
+            deep(
+                tok,
+                terms,
+                zf[b],
+                cur[b],
+                now[b : b + 1],
+                dist[b : b + 1],
+                logp[b],
+                cfg.rounds,
+                float(near[b]),
+                cfg.gain,
+            )
     accept = (dist < cfg.gain * start).cpu().numpy()
     out = read.copy()
     out[accept] = cur.cpu().numpy()[accept].astype(np.uint8)
@@ -477,4 +489,3 @@ def posterior(
         cur[ad, where] = alts[ad, where, which]
         now[ad] = tok.encode_bytes(cur[ad].view(len(active), t).cpu().numpy().astype(np.uint8)).to(dev)
     return cur.view(f, t).cpu().numpy().astype(np.uint8)
-

@@ -113,7 +113,9 @@ class Tokenizer:
         character prior (True), none (False), a prior file or a :class:`~tokun.prior.CharPrior`."""
         folder = checkpoint.resolve(model)
         net = checkpoint.load_model(folder, device=device)
-        first = copy.deepcopy(net.decoder.blocks[0])  # kept in float32 for float16 (``decoder``): weights may pass 65,504
+        first = copy.deepcopy(
+            net.decoder.blocks[0]
+        )  # kept in float32 for float16 (``decoder``): weights may pass 65,504
         net = net.to(dtype)
         if dtype == torch.float16:
             net.decoder.blocks[0] = first.float()
