@@ -210,15 +210,16 @@ def deep(
     gain: float,
     *,
     slots: int = 1,
-    planes: int = 2,
+    planes: int = 4,
     batch: int = 32768,
 ) -> None:
     """The last resort for one block (``(L,)`` latent, ``(T,)`` bytes ``cur``, ``(1, L)`` encoding ``now``, ``(1,)``
     distance ``dist``, updated in place) that the wide search left far from every codeword: up to ``rounds``
-    times, every character of the decoder's ``planes`` likeliest planes (131,072) in every character position of
+    times, every character of the decoder's ``planes`` likeliest planes (262,144) in every character position of
     the ``slots`` slot(s) whose change could best explain the residual (least squares through each slot's Gram
     matrix), the nearest one kept if it is at least ``gain`` times nearer than the block was. A slip of two low bytes that are both far down the decoder's lists (U+10072
-    read as U+17176; 'a' as the surrogate U+D804) is found so, a few times per million random characters."""
+    read as U+17176; 'a' as the surrogate U+D804; U+3087 as U+30002, its plane third on the decoder's list) is found
+    so, a few times per million random characters."""
     size, dev = terms.slot_bytes, cur.device
     values = torch.arange(BYTE_VALUES * BYTE_VALUES, device=dev)  # every (byte 2, byte 3)
     for _ in range(rounds):
