@@ -48,6 +48,7 @@ of a whole encode. Other models re-encode every candidate.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -98,6 +99,11 @@ class SlotTerms:
         weight = encoder.slot_weights().detach().float()  # (L, G, D)
         self.centred = weight  # (L, G, D): what a slot vector's change does to the latent
         self.gram = torch.einsum("lgd,lge->gde", weight, weight)  # (G, D, D)
+
+    @functools.cached_property
+    def gram_pinv(self) -> torch.Tensor:
+        """``(G, D, D)``: each slot's Gram matrix pseudo-inverted (the deep search's least squares)."""
+        return torch.linalg.pinv(self.gram)
 
     @staticmethod
     def applies(encoder: Encoder) -> bool:
@@ -217,15 +223,15 @@ def deep(
     distance ``dist``, updated in place) that the wide search left far from every codeword: up to ``rounds``
     times, every character of the decoder's ``planes`` likeliest planes (262,144) in every character position of
     the ``slots`` slot(s) whose change could best explain the residual (least squares through each slot's Gram
-    matrix), the nearest one kept if it is at least ``gain`` times nearer than the block was. A slip of two low bytes that are both far down the decoder's lists (U+10072
-    read as U+17176; 'a' as the surrogate U+D804; U+3087 as U+30002, its plane third on the decoder's list) is found
-    so, a few times per million random characters."""
+    matrix), the nearest one kept if it is at least ``gain`` times nearer than the block was. A slip of two low
+    bytes both far down the decoder's lists (U+10072 read as U+17176; 'a' as the surrogate U+D804; U+3087 as
+    U+30002, its plane third on the decoder's list) is found so, a few times per million random characters."""
     size, dev = terms.slot_bytes, cur.device
     values = torch.arange(BYTE_VALUES * BYTE_VALUES, device=dev)  # every (byte 2, byte 3)
     for _ in range(rounds):
         r = (now - z).view(-1)  # (L,)
         lin = torch.einsum("l,lgd->gd", r, terms.centred)  # (G, D): r C W_s
-        explained = (lin.unsqueeze(1) @ torch.linalg.pinv(terms.gram) @ lin.unsqueeze(-1)).flatten()  # (G,)
+        explained = (lin.unsqueeze(1) @ terms.gram_pinv @ lin.unsqueeze(-1)).flatten()  # (G,)
         best, change = float(dist), None
         for s in explained.topk(min(slots, terms.slots)).indices.tolist():
             data = cur[s * size : (s + 1) * size]  # (S,)
