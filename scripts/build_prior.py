@@ -1,4 +1,4 @@
-"""Build the character prior of posterior decoding (an n-gram model, :mod:`tokun.prior`) from UTF-8 text.
+"""Build the character prior of posterior decoding (an n-gram model, :mod:`tokun.decoding.prior`) from UTF-8 text.
 
     python scripts/build_prior.py runs/split/train --out src/tokun/priors/text.safetensors
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tokun.errors import TokunError
-from tokun.prior import ORDER, CharPrior
+from tokun.core.errors import TokunError
+from tokun.decoding.prior import ORDER, CharPrior
 
 
 def main() -> int:

@@ -3,7 +3,7 @@
     python scripts/code_geometry.py ../shared/corpora --model 4x16 --slots 0 7 --k 0.5   # ~1 min
 
 For a model whose last tokenize block is linear, two texts that differ in one character of slot s lie
-||C W_s (x_a - x_b)|| apart (:class:`tokun.repair.SlotTerms`). Over the distinct characters of the texts, per
+||C W_s (x_a - x_b)|| apart (:class:`tokun.decoding.verify.SlotTerms`). Over the distinct characters of the texts, per
 slot: the median, and the frequency-weighted mean, of each character's distance to its nearest other character
 of the texts, in latent spreads σ (σ as ``tokun noise``), and the norm of a slot's term; isotropic noise of k σ
 confuses two codewords d apart with probability Q(d / 2k). Then, at each k, what the decoder's misreadings
@@ -21,13 +21,13 @@ import unicodedata
 import numpy as np
 import torch
 
-from tokun import codec
-from tokun.errors import TokunError
-from tokun.files import read_text, text_files
-from tokun.model import latent_sigma
-from tokun.noise import corpus_blocks
-from tokun.repair import SlotTerms
-from tokun.tokenizer import Tokenizer
+from tokun.core import codec
+from tokun.core.errors import TokunError
+from tokun.core.model import latent_sigma
+from tokun.core.textio import read_text, text_files
+from tokun.decoding.tokenizer import Tokenizer
+from tokun.decoding.verify import SlotTerms
+from tokun.evaluation.noise import corpus_blocks
 
 
 def nearest(terms: SlotTerms, chars: np.ndarray, slot: int, sigma: float) -> tuple[torch.Tensor, torch.Tensor]:

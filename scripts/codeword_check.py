@@ -20,11 +20,11 @@ import sys
 import numpy as np
 import torch
 
-from tokun import codec
-from tokun.errors import TokunError
-from tokun.model import latent_sigma
-from tokun.noise import corpus_blocks
-from tokun.tokenizer import Tokenizer
+from tokun.core import codec
+from tokun.core.errors import TokunError
+from tokun.core.model import latent_sigma
+from tokun.decoding.tokenizer import Tokenizer
+from tokun.evaluation.noise import corpus_blocks
 
 
 def check(tok: Tokenizer, cps: np.ndarray, k: float, *, seed: int = 0) -> dict:

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import torch
 
-from tokun import Tokenizer, codec
-from tokun.files import read_text, text_files
+from tokun import Tokenizer
+from tokun.core import codec
+from tokun.core.textio import read_text, text_files
 
 ROOT = Path(__file__).resolve().parents[1]
 

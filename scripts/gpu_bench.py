@@ -16,10 +16,10 @@ from pathlib import Path
 
 import torch
 
-from tokun import codec
-from tokun.checkpoint import load_model
-from tokun.fast import FoldedEncoder
-from tokun.files import read_text, text_files
+from tokun.core import codec
+from tokun.core.checkpoint import load_model
+from tokun.core.folded import FoldedEncoder
+from tokun.core.textio import read_text, text_files
 
 ROOT = Path(__file__).resolve().parents[1]
 

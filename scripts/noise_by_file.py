@@ -19,12 +19,12 @@ import sys
 import numpy as np
 import torch
 
-from tokun import codec
-from tokun.errors import TokunError
-from tokun.files import read_text, text_files
-from tokun.model import latent_sigma
-from tokun.noise import char_accuracy, corpus_blocks
-from tokun.tokenizer import Tokenizer
+from tokun.core import codec
+from tokun.core.errors import TokunError
+from tokun.core.model import latent_sigma
+from tokun.core.textio import read_text, text_files
+from tokun.decoding.tokenizer import Tokenizer
+from tokun.evaluation.noise import char_accuracy, corpus_blocks
 
 
 def unigram_bits(cps: np.ndarray) -> float:

@@ -44,13 +44,14 @@ from pathlib import Path
 
 import torch
 
-from tokun import noise
-from tokun.config import ModelConfig, TrainConfig
-from tokun.data import random_codepoints
-from tokun.evaluate import codepoint_metrics
-from tokun.files import write_split
-from tokun.tokenizer import Tokenizer
-from tokun.train import train
+from tokun.core.config import ModelConfig
+from tokun.core.sources import random_codepoints
+from tokun.core.splits import write_split
+from tokun.decoding.tokenizer import Tokenizer
+from tokun.evaluation import noise
+from tokun.evaluation.accuracy import codepoint_metrics
+from tokun.training.config import TrainConfig
+from tokun.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ModelConfig(token_dim=(4, 16), embed_dim=64, hidden_dim=128, activation="silu")

@@ -17,9 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tokun.config import ModelConfig
-from tokun.data import BlockSampler
-from tokun.model import AutoEncoder, byte_metrics
+from tokun.core.config import ModelConfig
+from tokun.core.model import AutoEncoder, byte_metrics
+from tokun.core.sources import BlockSampler
 
 TWO_LEVELS = {"token_dim": (4, 4), "embed_dim": 16, "latent_dim": 32}
 THREE_LEVELS = {"token_dim": (4, 4, 4), "embed_dim": 16, "hidden_dim": 32, "latent_dim": 64, "activation": "silu"}

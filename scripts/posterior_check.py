@@ -23,11 +23,12 @@ import sys
 import numpy as np
 import torch
 
-from tokun import codec, repair
-from tokun.errors import TokunError
-from tokun.model import latent_sigma
-from tokun.noise import corpus_blocks
-from tokun.tokenizer import Tokenizer
+from tokun.core import codec
+from tokun.core.errors import TokunError
+from tokun.core.model import latent_sigma
+from tokun.decoding import verify as repair
+from tokun.decoding.tokenizer import Tokenizer
+from tokun.evaluation.noise import corpus_blocks
 
 
 def main() -> int:

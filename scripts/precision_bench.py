@@ -18,9 +18,10 @@ from pathlib import Path
 
 import torch
 
-from tokun import Tokenizer, codec
-from tokun.fast import FoldedEncoder
-from tokun.files import read_text, text_files
+from tokun import Tokenizer
+from tokun.core import codec
+from tokun.core.folded import FoldedEncoder
+from tokun.core.textio import read_text, text_files
 
 ROOT = Path(__file__).resolve().parents[1]
 

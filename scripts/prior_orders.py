@@ -16,12 +16,12 @@ import time
 
 import torch
 
-from tokun import codec
-from tokun.errors import TokunError
-from tokun.model import latent_sigma
-from tokun.noise import char_accuracy, corpus_blocks
-from tokun.prior import CharPrior
-from tokun.tokenizer import Tokenizer
+from tokun.core import codec
+from tokun.core.errors import TokunError
+from tokun.core.model import latent_sigma
+from tokun.decoding.prior import CharPrior
+from tokun.decoding.tokenizer import Tokenizer
+from tokun.evaluation.noise import char_accuracy, corpus_blocks
 
 
 def main() -> int:

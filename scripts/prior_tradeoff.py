@@ -20,12 +20,12 @@ import time
 
 import torch
 
-from tokun import codec
-from tokun.data import random_codepoints
-from tokun.errors import TokunError
-from tokun.model import latent_sigma
-from tokun.noise import char_accuracy, corpus_blocks
-from tokun.tokenizer import Tokenizer
+from tokun.core import codec
+from tokun.core.errors import TokunError
+from tokun.core.model import latent_sigma
+from tokun.core.sources import random_codepoints
+from tokun.decoding.tokenizer import Tokenizer
+from tokun.evaluation.noise import char_accuracy, corpus_blocks
 
 
 def main() -> int:

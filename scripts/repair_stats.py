@@ -1,4 +1,4 @@
-"""The figures behind verified decoding (`tokun.repair`), for one model.
+"""The figures behind verified decoding (`tokun.decoding.verify`), for one model.
 
     python scripts/repair_stats.py ../shared/corpora --model 4x16          # ~7 min on 2 cores, mostly the noisy search
 
@@ -25,13 +25,14 @@ import sys
 import numpy as np
 import torch
 
-from tokun import codec, repair
-from tokun.data import random_codepoints
-from tokun.errors import TokunError
-from tokun.files import read_text, text_files
-from tokun.model import latent_sigma
-from tokun.noise import corpus_blocks, int8_roundtrip
-from tokun.tokenizer import Tokenizer
+from tokun.core import codec
+from tokun.core.errors import TokunError
+from tokun.core.model import latent_sigma
+from tokun.core.sources import random_codepoints
+from tokun.core.textio import read_text, text_files
+from tokun.decoding import verify as repair
+from tokun.decoding.tokenizer import Tokenizer
+from tokun.evaluation.noise import corpus_blocks, int8_roundtrip
 
 
 def mismatch(tok: Tokenizer, rows: np.ndarray, z: torch.Tensor) -> dict:

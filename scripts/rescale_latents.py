@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tokun import codec
-from tokun.checkpoint import load_model, resolve, save_model
-from tokun.errors import TokunError
-from tokun.model import latent_sigma
-from tokun.noise import corpus_blocks
-from tokun.tokenizer import Tokenizer
+from tokun.core import codec
+from tokun.core.checkpoint import load_model, resolve, save_model
+from tokun.core.errors import TokunError
+from tokun.core.model import latent_sigma
+from tokun.decoding.tokenizer import Tokenizer
+from tokun.evaluation.noise import corpus_blocks
 
 
 def main() -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from tokun.files import write_split
+from tokun.core.splits import write_split
 
 
 def main() -> None:

@@ -18,12 +18,13 @@ import json
 import time
 from pathlib import Path
 
-from tokun.checkpoint import load_model
-from tokun.config import ModelConfig, TrainConfig, preset
-from tokun.evaluate import evaluate
-from tokun.model import count_parameters
-from tokun.tokenizer import Tokenizer
-from tokun.train import train
+from tokun.core.checkpoint import load_model
+from tokun.core.config import ModelConfig, preset
+from tokun.core.model import count_parameters
+from tokun.decoding.tokenizer import Tokenizer
+from tokun.evaluation.accuracy import evaluate
+from tokun.training.config import TrainConfig
+from tokun.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,7 +2,7 @@
 
     python scripts/widen_decoder.py runs/v11c-scaled --width 1024 --out runs/v11d-init
 
-The MLP's output layer is zero-initialised (:class:`tokun.model.LatentMLP`), so the new model decodes exactly as
+The MLP's output layer is zero-initialised (:class:`tokun.core.model.LatentMLP`), so the new model decodes exactly as
 the old one; train its decoder alone with ``tokun train --init OUT --freeze-encoder ...``.
 """
 
@@ -14,9 +14,9 @@ import sys
 
 import torch
 
-from tokun.checkpoint import load_model, save_model
-from tokun.errors import TokunError
-from tokun.model import AutoEncoder
+from tokun.core.checkpoint import load_model, save_model
+from tokun.core.errors import TokunError
+from tokun.core.model import AutoEncoder
 
 
 def main() -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tokun.config import ModelConfig
+from tokun.core.config import ModelConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "multilingual.txt"

@@ -7,7 +7,15 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "name", ["tokun", "tokun.codec", "tokun.config", "tokun.tokenizer", "tokun.params", "tokun.files"]
+    "name",
+    [
+        "tokun",
+        "tokun.core.codec",
+        "tokun.core.config",
+        "tokun.decoding.tokenizer",
+        "tokun.lm.params",
+        "tokun.core.splits",
+    ],
 )
 def test_docstring_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name))

@@ -11,13 +11,13 @@ import sys
 from collections.abc import Callable
 
 from . import __version__
-from .errors import InputError, TokunError
+from .core.errors import InputError, TokunError
 
 
 def _tokenizer(args: argparse.Namespace):
     import torch
 
-    from .tokenizer import Tokenizer
+    from .decoding.tokenizer import Tokenizer
 
     device = getattr(args, "device", None) or "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
@@ -52,7 +52,7 @@ def add_verify(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    from .stream import encode_file
+    from .streaming.latents_file import encode_file
 
     tok = _tokenizer(args)
     progress = not args.quiet and sys.stderr.isatty()
@@ -65,15 +65,15 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    from .stream import decode_file
+    from .streaming.latents_file import decode_file
 
     decode_file(_tokenizer(args), args.input, args.output, progress=sys.stderr.isatty() and args.output != "-")
     return 0
 
 
 def cmd_roundtrip(args: argparse.Namespace) -> int:
-    from .evaluate import text_metrics
-    from .files import read_text, text_files
+    from .core.textio import read_text, text_files
+    from .evaluation.accuracy import text_metrics
 
     tok = _tokenizer(args)
     files = text_files(args.files)
@@ -96,7 +96,7 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate
+    from .evaluation.accuracy import evaluate
 
     tok = _tokenizer(args)
     if not args.paths and not args.random:
@@ -129,7 +129,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from .model import count_parameters
+    from .core.model import count_parameters
 
     tok = _tokenizer(args)
     cfg = tok.model.cfg
@@ -167,8 +167,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import bench
-    from .files import read_text, text_files
+    from .core.textio import read_text, text_files
+    from .evaluation.bench import bench
 
     files = text_files(args.paths) if args.paths else []
     if not files:
@@ -197,7 +197,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_noise(args: argparse.Namespace) -> int:
-    from . import noise
+    from .evaluation import noise
 
     if not args.paths:
         raise InputError("noise needs text files or folders, e.g. tokun noise ../shared/corpora")
@@ -249,12 +249,12 @@ def plot_noise(result: dict, path: str) -> None:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    from .params import report
+    from .lm.params import report
 
     bpe = None
     if args.text:
-        from .bench import cl100k
-        from .files import read_text, text_files
+        from .core.textio import read_text, text_files
+        from .evaluation.bench import cl100k
 
         text = "\n".join(read_text(p) for p in text_files(args.text))
         bpe = len(text) / max(1, len(cl100k().encode(text, disallowed_special=())))
@@ -284,7 +284,7 @@ def cmd_params(args: argparse.Namespace) -> int:
 def cmd_lm(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from . import lm_train
+    from .lm import compare as lm_train
 
     if args.lm_command == "generate":
         print(lm_train.generate(args.prompt, folder=Path(args.out) / "tokun", blocks=args.blocks))
@@ -331,7 +331,7 @@ def cmd_lm(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .train import run
+    from .training.train import run
 
     return run(args)
 
@@ -443,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--blocks", type=int, default=8, help="16-character blocks to generate")
     g.add_argument("--out", default="runs/lm", help="folder of `tokun lm compare`")
 
-    from .train import add_arguments
+    from .training.train import add_arguments
 
     p = command("train", cmd_train, "train an autoencoder (also under torchrun for DDP)", model=False)
     add_arguments(p)

@@ -1,0 +1,187 @@
+"""tokun at both ends of a small llama-style language model, and the same body over bytes and BPE.
+
+    TokunInput   frozen tokun encoder: byte blocks (B, T, 64) -> latents (B, T, 256) -> Linear -> (B, T, dim)
+    TokunOutput  Linear (B, T, dim) -> (B, T, 256) -> frozen tokun decoder -> byte logits (B, T, 64, 256)
+    Body         RMSNorm, rotary positions, SwiGLU, causal attention: the part all models share
+
+The tokun model predicts the next block's 64 bytes from each position (cross-entropy through the
+frozen decoder); the byte model the next byte; the BPE model the next token. Every model is scored
+in bits per UTF-8 byte of the validation text, so their numbers compare directly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..core.model import AutoEncoder
+
+
+@dataclass(frozen=True)
+class LMConfig:
+    dim: int = 256
+    layers: int = 4
+    heads: int = 4
+    ffn: int = 688  # SwiGLU hidden width, about 8/3 dim
+    context: int = 64  # positions per training sequence
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(dim))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rotary(x: torch.Tensor) -> torch.Tensor:
+    """Rotary position embedding of ``(B, h, T, d)`` queries or keys."""
+    _, _, t, d = x.shape
+    freqs = 1.0 / (10000 ** (torch.arange(0, d, 2, device=x.device, dtype=torch.float32) / d))  # (d/2,)
+    angles = torch.arange(t, device=x.device, dtype=torch.float32)[:, None] * freqs  # (T, d/2)
+    cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+    x1, x2 = x[..., 0::2], x[..., 1::2]  # (B, h, T, d/2) each
+    return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)  # (B, h, T, d)
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: LMConfig) -> None:
+        super().__init__()
+        self.heads = cfg.heads
+        self.qkv = nn.Linear(cfg.dim, 3 * cfg.dim, bias=False)
+        self.out = nn.Linear(cfg.dim, cfg.dim, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape  # (B, T, D)
+        q, k, v = self.qkv(x).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)  # 3 x (B, h, T, d/h)
+        y = F.scaled_dot_product_attention(rotary(q), rotary(k), v, is_causal=True)  # (B, h, T, d/h)
+        return self.out(y.transpose(1, 2).reshape(b, t, d))  # (B, T, D)
+
+
+class SwiGLU(nn.Module):
+    def __init__(self, cfg: LMConfig) -> None:
+        super().__init__()
+        self.gate = nn.Linear(cfg.dim, cfg.ffn, bias=False)
+        self.up = nn.Linear(cfg.dim, cfg.ffn, bias=False)
+        self.down = nn.Linear(cfg.ffn, cfg.dim, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.down(F.silu(self.gate(x)) * self.up(x))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: LMConfig) -> None:
+        super().__init__()
+        self.norm1, self.attn = RMSNorm(cfg.dim), Attention(cfg)
+        self.norm2, self.ffn = RMSNorm(cfg.dim), SwiGLU(cfg)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x))
+        return x + self.ffn(self.norm2(x))
+
+
+class Body(nn.Module):
+    """The transformer shared by every model: ``(B, T, dim)`` -> ``(B, T, dim)``."""
+
+    def __init__(self, cfg: LMConfig) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.layers))
+        self.norm = RMSNorm(cfg.dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            x = block(x)
+        return self.norm(x)
+
+
+class TokunInput(nn.Module):
+    """Frozen tokun encoder + trainable Linear(latent -> dim): byte blocks ``(B, T, 64)`` -> ``(B, T, dim)``."""
+
+    def __init__(self, autoencoder: AutoEncoder, dim: int) -> None:
+        super().__init__()
+        self.encoder = autoencoder.encoder.requires_grad_(False)
+        self.proj = nn.Linear(autoencoder.cfg.latent_dim, dim)
+
+    def forward(self, blocks: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            z = self.encoder(blocks)  # (B, T, L)
+            z = z / z.std()  # unit scale for the body
+        return self.proj(z)
+
+
+class TokunOutput(nn.Module):
+    """Trainable Linear(dim -> latent) + frozen tokun decoder: ``(B, T, dim)`` -> byte logits ``(B, T, 64, 256)``.
+
+    Gradients flow through the frozen decoder into the body (its weights stay fixed)."""
+
+    def __init__(self, autoencoder: AutoEncoder, dim: int, latent_scale: float) -> None:
+        super().__init__()
+        self.decoder = autoencoder.decoder.requires_grad_(False)
+        self.proj = nn.Linear(dim, autoencoder.cfg.latent_dim)
+        self.latent_scale = latent_scale
+        # a lossless decoder is very confident; a learned temperature calibrates its logits for prediction
+        self.log_temperature = nn.Parameter(torch.tensor(2.0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.decoder(self.proj(x) * self.latent_scale)  # (B, T, 64, 256)
+        return logits / self.log_temperature.exp()
+
+
+class TokunLM(nn.Module):
+    """Predicts the next 16-character block from the blocks so far."""
+
+    def __init__(self, autoencoder: AutoEncoder, cfg: LMConfig, latent_scale: float) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.input = TokunInput(autoencoder, cfg.dim)
+        self.body = Body(cfg)
+        self.output = TokunOutput(autoencoder, cfg.dim, latent_scale)
+
+    def forward(self, blocks: torch.Tensor) -> torch.Tensor:
+        return self.output(self.body(self.input(blocks)))  # (B, T, 64, 256)
+
+    def loss(self, blocks: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """Summed NLL (nats) of each next block's bytes given the previous blocks, and the count of predictions."""
+        logits = self(blocks[:, :-1])  # (B, T-1, 64, 256)
+        target = blocks[:, 1:].long()  # (B, T-1, 64)
+        nll = F.cross_entropy(logits.reshape(-1, 256), target.reshape(-1), reduction="sum")
+        return nll, target.numel()
+
+
+class TokenLM(nn.Module):
+    """The same body over token ids (bytes: vocab 256; BPE: its vocabulary), tied embedding and head."""
+
+    def __init__(self, vocab: int, cfg: LMConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.embed = nn.Embedding(vocab, cfg.dim)
+        nn.init.normal_(self.embed.weight, std=0.02)
+        self.body = Body(cfg)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.body(self.embed(ids)) @ self.embed.weight.T  # (B, T, V)
+
+    def loss(self, ids: torch.Tensor) -> tuple[torch.Tensor, int]:
+        logits = self(ids[:, :-1])
+        target = ids[:, 1:]
+        return F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), target.reshape(-1), reduction="sum"
+        ), target.numel()
+
+
+def vocabulary_and_body_parameters(model: nn.Module) -> dict[str, int]:
+    """Parameters in the vocabulary layers (embedding/head or tokun + projections) and in the body."""
+    body = sum(p.numel() for p in model.body.parameters())
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return {"vocabulary": total - body, "body": body, "trainable": trainable}
+
+
+def bits(nats: float) -> float:
+    return nats / math.log(2)

@@ -1,0 +1,19 @@
+"""Corpus splits: every line lands once, in train or val."""
+
+from tokun.core import splits
+
+
+def test_write_split_keeps_every_line_once(tmp_path) -> None:
+    src = tmp_path / "corpora"
+    src.mkdir()
+    lines = [f"line {i} ü" for i in range(25)]
+    (src / "xx.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    splits.write_split(src, tmp_path / "split")
+    train = (tmp_path / "split" / "train" / "xx.txt").read_text(encoding="utf-8").splitlines()
+    val = (tmp_path / "split" / "val" / "xx.txt").read_text(encoding="utf-8").splitlines()
+    assert val == [lines[0], lines[10], lines[20]]
+    assert sorted(train + val) == sorted(lines)
+    splits.write_split(src, tmp_path / "tail", tail=True)
+    train = (tmp_path / "tail" / "train" / "xx.txt").read_text(encoding="utf-8").splitlines()
+    val = (tmp_path / "tail" / "val" / "xx.txt").read_text(encoding="utf-8").splitlines()
+    assert (train, val) == (lines[:23], lines[23:])

@@ -1,0 +1,72 @@
+import torch
+
+from tokun.core.config import ModelConfig
+from tokun.core.model import AutoEncoder
+from tokun.lm.compare import macs_per_block
+from tokun.lm.model import Body, LMConfig, TokenLM, TokunLM, rotary
+
+CFG = LMConfig(dim=32, layers=2, heads=2, ffn=64, context=8)
+AUTO = ModelConfig(token_dim=(4, 4), embed_dim=8, latent_dim=16)
+
+
+def test_body_is_causal() -> None:
+    body = Body(CFG).eval()
+    x = torch.randn(1, 8, 32)
+    y = x.clone()
+    y[0, 5:] += 1.0  # change the future
+    assert torch.allclose(body(x)[0, :5], body(y)[0, :5], atol=1e-5)
+    assert not torch.allclose(body(x)[0, 5:], body(y)[0, 5:])
+
+
+def test_rotary_keeps_norms() -> None:
+    q = torch.randn(2, 2, 7, 8)
+    assert torch.allclose(rotary(q).norm(dim=-1), q.norm(dim=-1), atol=1e-5)
+
+
+def test_tokun_lm_trains_through_the_frozen_decoder() -> None:
+    auto = AutoEncoder(AUTO)
+    frozen = {k: v.clone() for k, v in auto.state_dict().items()}
+    lm = TokunLM(auto, CFG, latent_scale=1.0)
+    blocks = torch.randint(0, 256, (4, 9, AUTO.block_bytes), dtype=torch.uint8)
+    opt = torch.optim.AdamW([p for p in lm.parameters() if p.requires_grad], lr=3e-3)
+    first = None
+    for _ in range(30):
+        loss, count = lm.loss(blocks)
+        first = first if first is not None else loss.item() / count
+        opt.zero_grad()
+        (loss / count).backward()
+        opt.step()
+    assert loss.item() / count < first
+    assert lm(blocks).shape == (4, 9, AUTO.block_bytes, 256)
+    assert all(torch.equal(v, auto.state_dict()[k]) for k, v in frozen.items())  # tokun stayed frozen
+
+
+def test_token_lm_shapes() -> None:
+    lm = TokenLM(256, CFG)
+    ids = torch.randint(0, 256, (2, 9))
+    assert lm(ids).shape == (2, 9, 256)
+    loss, count = lm.loss(ids)
+    assert count == 16 and loss.item() > 0
+
+
+def test_macs_per_block_of_4x16() -> None:
+    enc, dec = macs_per_block(ModelConfig())
+    assert enc == 16 * 1024 * 256 + 4096 * 256
+    assert dec == 4096 * 256 + 16 * 1024 * 256 + 64 * 256 * 256
+    _, with_mlp = macs_per_block(ModelConfig(decoder_mlp=1024))
+    assert with_mlp - dec == 2 * 256 * 1024  # up and down projections, once per latent
+
+
+def test_units_cut_text_for_each_model() -> None:
+    from tokun.lm.compare import Units
+
+    text = "Hello world, héllo wörld! " * 200
+    for kind in ("tokun", "bytes", "bpe"):
+        units = Units(kind, text, bpe_vocab=300)
+        windows = units.windows(text, context=8)
+        # every UTF-8 byte after each window's first unit is predicted exactly once
+        assert 0 < sum(n for _, n in windows) <= len(text.encode("utf-8"))
+        batch = units.batch(__import__("numpy").random.default_rng(0), 2, 8)
+        assert batch.shape[:2] == (2, 9)
+    assert Units("bpe", text, bpe_vocab=300).positions(text) < Units("bytes", text).positions(text)
+    assert Units("tokun", text).positions(text) == -(-len(text) // 16)
