@@ -20,20 +20,22 @@ import torch
 
 from ..core import checkpoint, codec
 from ..core.errors import InputError
-from ..core.folded import FoldedEncoder
-from ..core.model import AutoEncoder, InFloat32
+from ..core.model import AutoEncoder
+from .inference import Inference
 from .prior import CharPrior, shipped_prior
-from .verify import SlotTerms, repair
+from .verify import VerifyConfig, VerifyStats, verify
 
 
 class Tokenizer:
     """Encode text into latents and decode latents into text with a tokun autoencoder.
 
-    Work is done in chunks of ``batch_size`` blocks under ``torch.inference_mode``. ``verify``: decoded blocks
-    are re-encoded and the decoder's rare slips corrected (:mod:`tokun.repair`); it changes nothing for
-    latents that are not encoder outputs, and costs about one encode. ``prior``: a character prior
-    (:mod:`tokun.prior`) with which verified decoding reads noisy latents (a language model's predictions) by
-    their posterior, likelihood and prior together, instead of leaving the decoder's reading.
+    Work is done in chunks of ``batch_size`` blocks under ``torch.inference_mode``; the model, its folded encoder
+    and its decoder in ``decode_dtype`` are the :class:`~tokun.decoding.inference.Inference` object ``inference``.
+    ``verify``: decoded blocks are re-encoded and the decoder's rare slips corrected
+    (:mod:`tokun.decoding.verify`), about one encode's cost. ``prior``: a character prior
+    (:mod:`tokun.decoding.prior`) with which verified decoding reads noisy latents (a language model's
+    predictions) by their posterior, likelihood and prior together, instead of by the decoder's reading. Each
+    block is decoded from its own latent: the text does not depend on how latents are grouped into calls.
     """
 
     def __init__(
@@ -46,55 +48,36 @@ class Tokenizer:
         decode_dtype: torch.dtype | None = None,
         verify: bool = True,
         prior: CharPrior | str | Path | None = None,
+        search: VerifyConfig = VerifyConfig(),
     ) -> None:
-        self.model = model.eval()
+        self.inference = Inference(model, decode_dtype=decode_dtype, batch_size=batch_size)
         self.verify = verify
+        self.search = search
         self._prior = prior  # a file is read on first use
         self.prior_name = None if prior is None else "custom" if isinstance(prior, CharPrior) else str(prior)
         if isinstance(prior, (str, Path)) and Path(prior) == shipped_prior():
             self.prior_name = "shipped"
         self.name = name
         self.fingerprint = fingerprint
-        self.batch_size = batch_size
-        self.decode_dtype = decode_dtype or next(model.parameters()).dtype
-        self._encoder: torch.nn.Module | None = None
-        self._decoder: torch.nn.Module | None = None
-        self._terms: SlotTerms | None = None
 
     @property
-    def decoder(self) -> torch.nn.Module:
-        """The decoder used for inference, in ``decode_dtype`` (bfloat16 pays for wide models: docs/RESULTS.md)."""
-        if self._decoder is None:
-            decoder = self.model.decoder
-            half = self.decode_dtype == torch.float16  # the first block's pre-activations can pass float16's 65,504
-            if half or self.decode_dtype != next(self.model.parameters()).dtype:
-                first = copy.deepcopy(decoder.blocks[0]).float() if half else None  # before its weights are cast
-                decoder = copy.deepcopy(decoder).to(self.decode_dtype)
-                if first is not None:  # so are its weights, in a model whose latents were rescaled down
-                    decoder.blocks[0] = InFloat32(first)
-            self._decoder = decoder
-        return self._decoder
+    def model(self) -> AutoEncoder:
+        return self.inference.model
+
+    @property
+    def batch_size(self) -> int:
+        return self.inference.batch_size
+
+    @batch_size.setter
+    def batch_size(self, value: int) -> None:
+        self.inference.batch_size = value
 
     @property
     def prior(self) -> CharPrior | None:
-        """The character prior of posterior decoding (:mod:`tokun.prior`), or None."""
+        """The character prior of posterior decoding (:mod:`tokun.decoding.prior`), or None."""
         if self._prior is not None and not isinstance(self._prior, CharPrior):
             self._prior = CharPrior.load(self._prior)
         return self._prior
-
-    @property
-    def slot_terms(self) -> SlotTerms | None:
-        """The last tokenize block as per-slot terms, for verified decoding's search (None if it is not linear)."""
-        if self._terms is None and SlotTerms.applies(self.model.encoder):
-            self._terms = SlotTerms(self.model.encoder, self.encoder)
-        return self._terms
-
-    @property
-    def encoder(self) -> torch.nn.Module:
-        """The encoder used for inference: first block folded into tables where possible (same outputs)."""
-        if self._encoder is None:
-            self._encoder = self.model.encoder if self.model.cfg.attention else FoldedEncoder(self.model.encoder)
-        return self._encoder
 
     @classmethod
     def load(
@@ -110,7 +93,7 @@ class Tokenizer:
     ) -> Tokenizer:
         """A shipped model by name (default ``"4x16"``) or a model directory, on ``device`` in ``dtype``
         (the decoder in ``decode_dtype``, default ``dtype``); ``verify`` as in the class; ``prior``: the shipped
-        character prior (True), none (False), a prior file or a :class:`~tokun.prior.CharPrior`."""
+        character prior (True), none (False), a prior file or a :class:`~tokun.decoding.prior.CharPrior`."""
         folder = checkpoint.resolve(model)
         net = checkpoint.load_model(folder, device=device)
         first = copy.deepcopy(
@@ -145,29 +128,25 @@ class Tokenizer:
 
     @property
     def device(self) -> torch.device:
-        return next(self.model.parameters()).device
+        return self.inference.device
 
     # -- bytes <-> latents ---------------------------------------------------------------------
 
-    @torch.inference_mode()
     def encode_bytes(self, rows: np.ndarray) -> torch.Tensor:
         """``(N, block_bytes)`` uint8 rows -> ``(N, latent_dim)`` float32 latents (on CPU)."""
-        data = torch.from_numpy(np.require(rows, dtype=np.uint8, requirements=["C", "W"]))  # a copy only if read-only
-        out = torch.empty(len(data), self.latent_dim)
-        for i in range(0, len(data), self.batch_size):
-            out[i : i + self.batch_size] = self.encoder(data[i : i + self.batch_size].to(self.device)).float().cpu()
-        return out
+        return self.inference.encode_bytes(rows)
 
-    @torch.inference_mode()
     def decode_bytes(self, latents: torch.Tensor | np.ndarray) -> np.ndarray:
-        """``(N, latent_dim)`` latents -> ``(N, block_bytes)`` uint8 predicted bytes (verified: ``verify``)."""
+        """``(N, latent_dim)`` latents -> ``(N, block_bytes)`` uint8 bytes (verified: ``verify``)."""
+        return self.read(latents)[0]
+
+    def read(self, latents: torch.Tensor | np.ndarray) -> tuple[np.ndarray, VerifyStats]:
+        """:meth:`decode_bytes` and what verified decoding did (:class:`~tokun.decoding.verify.VerifyStats`)."""
         z = self._check_latents(latents)
-        out = np.empty((len(z), self.model.cfg.block_bytes), dtype=np.uint8)
-        step = min(self.batch_size, 512)  # logits are 256x larger than bytes: smaller chunks bound memory
-        for i in range(0, len(z), step):
-            chunk = z[i : i + step].to(device=self.device, dtype=self.decode_dtype)
-            out[i : i + step] = self.decoder(chunk).argmax(-1).to(torch.uint8).cpu().numpy()
-        return repair(self, z, out) if self.verify else out
+        bytes_ = self.inference.read(z)
+        if not self.verify:
+            return bytes_, VerifyStats(blocks=len(z))
+        return verify(self.inference, z, bytes_, prior=self.prior, cfg=self.search)
 
     # -- text <-> latents ----------------------------------------------------------------------
 

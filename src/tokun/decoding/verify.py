@@ -6,75 +6,64 @@ rounding of the latent, a slip lands a character's worth away. For the shipped m
 
     relative mismatch ||E(D(z)) - z|| / ||z||:   right reading 0 (float32), <= 0.012 (int8 latents)
                                                  a wrong character >= 0.047
-(``python scripts/repair_stats.py ../shared/corpora``)
+(``python experiments/repair_stats.py ../shared/corpora``)
 
 so blocks above ``flag`` (0.025) are searched: alternatives for each character from the decoder's top
 ``top`` values of each byte (one byte changed) and its runner-ups (two to four bytes changed), greedy, up to
-``rounds`` characters per block, keeping the text whose encoding is nearest the latent. Blocks this
-leaves far from every codeword get a wide search: every value of one byte, alone or next to one of another
-byte's ``RUNNER_UPS`` runner-ups (the decoder guesses each byte on its own, so when it slips on a high byte
-the right low byte can be far down its list); the few still far, a deep one (:func:`deep`): every character of
-the likeliest planes in the slot that best explains the residual. A block is changed only when the search
-brings it at least ``gain`` times closer: nearest-codeword decoding, which cannot make a right reading wrong,
-since a right reading is already the nearest codeword.
+``rounds`` characters per block, keeping the text whose encoding is nearest the latent. A block this leaves far
+from every codeword, but whose residual one slot of the last tokenize block explains (``slip_share``: a slip's
+residual lies in one slot's subspace, noise spreads over every dimension), gets a wide search: every value of
+one byte, alone or next to one of another byte's ``RUNNER_UPS`` runner-ups (the decoder guesses each byte on
+its own, so when it slips on a high byte the right low byte can be far down its list); the few still far, a
+deep one (:func:`deep`): every character of the likeliest planes in the slot that best explains the residual.
+A block is changed only when the search brings it at least ``gain`` times closer: nearest-codeword decoding,
+which cannot make a right reading wrong, since a right reading is already the nearest codeword.
 
-Latents that are not encoder outputs (a language model's predictions, noisy latents) lie near no
-codeword and every block of them is flagged: when more than ``max_share`` (half) of the blocks of a call
-are, and more than ``few`` (4), nearest-codeword decoding is the wrong rule (wrong codewords, often of
-characters no text uses, lie nearer than the right one), and without a prior they are left as the decoder
-read them. With a character prior (:mod:`tokun.prior`) they are decoded by their posterior instead
-(:func:`posterior`): the text that maximises
+A block that no search brings near a codeword is no encoder output (a language model's prediction, a noisy
+latent). With a character prior it is read by its posterior (:mod:`tokun.decoding.posterior`); without one, by
+the search's gain test alone.
 
-    log p(text) + w log p_decoder(text | z) - ||E(text) - z||^2 / (2 s^2)
-
-where s^2 is the noise variance per dimension, estimated from the call's own residuals ||E(D(z)) - z||^2 / L,
-over each position's ``posterior_top`` likeliest characters under the decoder (:func:`posterior_alternatives`),
-greedy, ``posterior_rounds`` characters per block.
+**Every decision is taken per block**, from that block's latent alone: the text returned for a latent does not
+depend on the other latents of a call, the batch, the chunk size or the call's length.
 
 For centred models (zero-sum codewords, a decoder blind to a common shift) every latent's mean over its
-dimensions is removed first: a shift common to every dimension (most of the structured noise of ``tokun noise``)
-is no evidence against any text, and a shifted codeword is still an encoder output.
+dimensions is removed first: a shift common to every dimension is no evidence against any text, and a shifted
+codeword is still an encoder output. The search is cheap where the last tokenize block is linear
+(:mod:`tokun.decoding.slots`); other models re-encode every candidate.
 
-When the encoder's last tokenize block is linear (no latent activation, no attention: every shipped
-model), the latent is a constant plus one term per slot of that block (a character for ``4x16``, four
-for ``4x4x8``), since LayerNorm acts on each slot alone and centring is linear:
-
-    E(t) = centre(b + sum_s W_s (LN(v_s(t)) + p_s)),   v_s: the lower levels' vector of slot s
-
-so a candidate's latent is the current one plus the change of one term, and its distance to the latent
-follows from that slot vector's change through the slot's (D, D) Gram matrix: a few small products instead
-of a whole encode. Other models re-encode every candidate.
+>>> import numpy as np
+>>> from tokun.core import codec
+>>> from tokun.core.checkpoint import load_model
+>>> inf = Inference(load_model("4x16"))
+>>> rows = codec.encode("verified", block_chars=16)
+>>> text, stats = verify(inf, inf.encode_bytes(rows), rows)
+>>> codec.decode(text), stats.flagged
+('verified', 0)
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from ..core.folded import FoldedEncoder
-from ..core.model import BYTE_VALUES, Encoder
+from ..core.model import BYTE_VALUES
+from . import posterior as posterior_decoding
+from .inference import Inference
+from .prior import CharPrior
+from .slots import CHAR_BYTES, MAX_PLANE, SlotTerms, scalar_values
 
-if TYPE_CHECKING:
-    from .tokenizer import Tokenizer
-
-CHAR_BYTES = 4
 RUNNER_UPS = 2  # of one byte, next to every value of another, in the wide search
-MAX_PLANE = 16  # the second byte of a scalar value
 
 
 @dataclass(frozen=True)
-class RepairConfig:
+class VerifyConfig:
     """How verified decoding searches (module docstring)."""
 
     flag: float = 0.025  # relative mismatch above which a block is searched
-    max_share: float = 0.5  # more flagged blocks than this share of a call: not encoder outputs, left alone
-    few: int = 4  # up to this many flagged blocks are searched whatever their share (short texts)
+    slip_share: float = 0.7  # a far block whose residual one slot explains this much is searched wide and deep
     group: int = 256  # flagged blocks searched together (bounded memory)
     top: int = 8  # values tried per byte (one byte changed at a time)
     rounds: int = 4  # characters changed per block at most
@@ -82,83 +71,23 @@ class RepairConfig:
     posterior_top: int = 24  # noisy latents with a prior: characters tried per position
     posterior_rounds: int = 8  # characters changed per block at most
     decoder_weight: float = 0.5  # w, the weight of the decoder's own log-probabilities in the posterior
-    posterior_group: int = 512  # blocks searched together (bounded memory: ~200 MB of candidate vectors)
 
 
-class SlotTerms:
-    """The terms of a linear last tokenize block: ``(M, slot_bytes)`` bytes of slot ``s`` -> ``(M, L)``.
+@dataclass
+class VerifyStats:
+    """What verified decoding did, in blocks (returned by :func:`verify`, summed with ``+``)."""
 
-    The levels below the last block run through ``fast`` when given (the tokenizer's encoder, whose first block
-    is folded into tables: :mod:`tokun.fast`), else through ``encoder``'s own blocks."""
+    blocks: int = 0  # blocks read
+    flagged: int = 0  # whose decoder reading does not re-encode to its latent
+    corrected: int = 0  # flagged blocks brought near a codeword by the search: decoder slips corrected
+    wide: int = 0  # flagged blocks that went to the wide search
+    deep: int = 0  # flagged blocks that went to the deep search
+    noisy: int = 0  # flagged blocks near no codeword after the search: no encoder output
+    posterior: int = 0  # noisy blocks read by their posterior
+    changed: int = 0  # blocks whose text differs from the decoder's reading
 
-    def __init__(self, encoder: Encoder, fast: torch.nn.Module | None = None) -> None:
-        last = encoder.blocks[-1]
-        self.encoder, self.fast, self.last = encoder, fast if isinstance(fast, FoldedEncoder) else None, last
-        self.slots = last.group
-        self.slot_bytes = encoder.cfg.block_bytes // last.group
-        weight = encoder.slot_weights().detach().float()  # (L, G, D)
-        self.centred = weight  # (L, G, D): what a slot vector's change does to the latent
-        self.gram = torch.einsum("lgd,lge->gde", weight, weight)  # (G, D, D)
-
-    @functools.cached_property
-    def gram_pinv(self) -> torch.Tensor:
-        """``(G, D, D)``: each slot's Gram matrix pseudo-inverted (the deep search's least squares)."""
-        return torch.linalg.pinv(self.gram)
-
-    @staticmethod
-    def applies(encoder: Encoder) -> bool:
-        last = encoder.blocks[-1]
-        return len(encoder.blocks) > 1 and last.attention is None and isinstance(last.act, torch.nn.Identity)
-
-    def below(self, data: torch.Tensor) -> torch.Tensor:
-        """``(M, slot_bytes)`` bytes -> ``(M, D)``: the slot's vector as the last block receives it."""
-        if self.fast is not None:
-            fast = self.fast
-            idx = data.reshape(-1, fast.group) + fast.offsets  # (M*S/G1, G1)
-            x = fast.act(F.embedding_bag(idx, fast.tables, mode="sum")).view(len(data), -1, fast.tables.shape[1])
-            blocks = list(fast.blocks)[:-1]
-        else:
-            x = self.encoder.embed(data.long())  # (M, S, E)
-            blocks = list(self.encoder.blocks)[:-1]
-        for block in blocks:
-            x = block(x)  # (M, S', D)
-        return x.squeeze(1)
-
-    def vectors(self, data: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
-        """``(M, slot_bytes)`` bytes of slot ``slot`` -> ``(M, D)`` float32: the vector the last Linear weighs."""
-        return (self.last.norm(self.below(data)) + self.last.position[slot]).float()
-
-    def squared_distances(self, r: torch.Tensor, delta: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
-        """``(R, L)`` residuals E(cur) - z and ``(R, n, D)`` changes of slot ``slot`` (``(n,)``) -> ``(R, n)``
-        squared distances ||r + C W_s delta||^2, through the ``(D, D)`` Gram matrix of each slot: no ``(R, n, L)``
-        tensor."""
-
-        def change(part: torch.Tensor, s: int) -> torch.Tensor:  # (R, n_s, D) of slot s -> (R, n_s)
-            lin = (r @ self.centred[:, s]).unsqueeze(1)  # (R, 1, D): r C W_s
-            return 2 * (lin * part).sum(-1) + ((part @ self.gram[s]) * part).sum(-1)
-
-        base = r.pow(2).sum(-1, keepdim=True)  # (R, 1)
-        slots = slot.unique().tolist()
-        if len(slots) == 1:  # one slot (the posterior's case): no masks
-            return (base + change(delta, slots[0])).clamp_min(0)
-        d2 = base.expand(delta.shape[:2]).clone()  # (R, n)
-        for s in slots:
-            cols = slot == s
-            d2[:, cols] += change(delta[:, cols], s)
-        return d2.clamp_min(0)
-
-    def distances(self, r: torch.Tensor, delta: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
-        """:meth:`squared_distances`, square-rooted."""
-        return self.squared_distances(r, delta, slot).sqrt()
-
-    def __call__(self, data: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
-        """``(M, L)`` terms: the latent is their sum over a block's slots plus a constant."""
-        v = self.vectors(data, slot)  # (M, D)
-        term = torch.empty(len(v), self.centred.shape[0], device=v.device)  # (M, L)
-        for s in slot.unique().tolist():
-            rows = slot == s
-            term[rows] = v[rows] @ self.centred[:, s].T  # (M_s, D) @ (D, L)
-        return term
+    def __add__(self, other: VerifyStats) -> VerifyStats:
+        return VerifyStats(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
 
 
 def alternatives(logp: torch.Tensor, top: int) -> torch.Tensor:
@@ -204,7 +133,7 @@ def wide_alternatives(logp: torch.Tensor) -> torch.Tensor:
 
 
 def deep(
-    tok: Tokenizer,
+    inf: Inference,
     terms: SlotTerms,
     z: torch.Tensor,
     cur: torch.Tensor,
@@ -254,20 +183,14 @@ def deep(
         if change is None or best > gain * float(dist):  # a slip's character explains most of the residual
             return
         cur[change[0] : change[0] + CHAR_BYTES] = change[1]
-        now[:] = tok.encode_bytes(cur.unsqueeze(0).cpu().numpy().astype(np.uint8)).to(dev)  # exact, no drift
+        now[:] = inf.encode_bytes(cur.unsqueeze(0).cpu().numpy().astype(np.uint8)).to(dev)  # exact, no drift
         dist[:] = (now - z).norm(dim=-1)
         if float(dist) <= near:
             return
 
 
-def scalar_values(chars: torch.Tensor) -> torch.Tensor:
-    """``(..., 4)`` UTF-32-BE bytes -> ``(...)`` bool: a Unicode scalar value (at most U+10FFFF, no surrogate)."""
-    b0, b1, b2 = chars[..., 0], chars[..., 1], chars[..., 2]
-    return (b0 == 0) & (b1 <= 0x10) & ~((b1 == 0) & (b2 >= 0xD8) & (b2 <= 0xDF))
-
-
 def greedy(
-    tok: Tokenizer,
+    inf: Inference,
     terms: SlotTerms | None,
     z: torch.Tensor,
     cur: torch.Tensor,
@@ -298,7 +221,7 @@ def greedy(
         if terms is None:
             trials = cur[rows].view(r, c, CHAR_BYTES).unsqueeze(1).repeat(1, n, 1, 1)  # (R, n, C, 4)
             trials[:, torch.arange(n, device=dev), char[sel]] = alts[rows][:, char[sel], pick[sel]]
-            enc = tok.encode_bytes(trials.view(-1, t).cpu().numpy().astype(np.uint8)).to(dev).view(r, n, -1)
+            enc = inf.encode_bytes(trials.view(-1, t).cpu().numpy().astype(np.uint8)).to(dev).view(r, n, -1)
             return (enc - z[rows].unsqueeze(1)).norm(dim=-1)
         size = terms.slot_bytes  # E(candidate) = E(cur) + the change of the one slot vector it changes
         slot = char[sel] * CHAR_BYTES // size  # (n,)
@@ -334,68 +257,79 @@ def greedy(
             return
         at = (char[which] * CHAR_BYTES).unsqueeze(-1) + span  # (R', 4)
         cur[rows.unsqueeze(-1), at] = alts[rows, char[which], pick[which]]
-        now[rows] = tok.encode_bytes(cur[rows].cpu().numpy().astype(np.uint8)).to(dev)  # exact, no drift
+        now[rows] = inf.encode_bytes(cur[rows].cpu().numpy().astype(np.uint8)).to(dev)  # exact, no drift
         dist[rows] = (now[rows] - z[rows]).norm(dim=-1)
 
 
 @torch.inference_mode()
-def repair(tok: Tokenizer, latents: torch.Tensor, read: np.ndarray, cfg: RepairConfig = RepairConfig()) -> np.ndarray:
-    """``(N, L)`` latents and the decoder's ``(N, T)`` byte reading of them -> the reading with slips corrected.
-
-    Whether the latents are taken as encoder outputs is decided over the whole call (``max_share``, ``few``)."""
+def verify(
+    inf: Inference,
+    latents: torch.Tensor,
+    read: np.ndarray,
+    *,
+    prior: CharPrior | None = None,
+    cfg: VerifyConfig = VerifyConfig(),
+) -> tuple[np.ndarray, VerifyStats]:
+    """``(N, L)`` latents and the decoder's ``(N, T)`` byte reading of them -> the verified reading and what the
+    search did. Each block is decided from its own latent (module docstring)."""
     z = latents.float().cpu()
-    if tok.model.cfg.center_latent:  # codewords sum to zero: a shift common to every dimension is no evidence
+    if inf.centred:  # codewords sum to zero: a shift common to every dimension is no evidence
         z = z - z.mean(-1, keepdim=True)
-    encoded = tok.encode_bytes(read)  # (N, L)
+    encoded = inf.encode_bytes(read)  # (N, L)
     mismatch = (encoded - z).norm(dim=-1)  # (N,)
     norm = z.norm(dim=-1)  # (N,)
     flagged = (mismatch > cfg.flag * norm).nonzero().flatten()
-    if len(flagged) > max(cfg.max_share * len(z), cfg.few):  # no encoder outputs: noisy latents
-        if tok.prior is None or tok.slot_terms is None or tok.slot_terms.slot_bytes != CHAR_BYTES:
-            return read
-        s2 = float((encoded - z).pow(2).sum() / z.numel())  # the noise variance per dimension, if the reading is right
-        out = read.copy()
-        for lo in range(0, len(z), cfg.posterior_group):
-            rows = slice(lo, lo + cfg.posterior_group)
-            out[rows] = posterior(tok, z[rows], read[rows], encoded[rows], s2, cfg)
-        return out
-    if len(flagged) == 0:
-        return read
+    stats = VerifyStats(blocks=len(z), flagged=len(flagged))
     out = read.copy()
+    use_prior = prior is not None and posterior_decoding.applies(inf)
     for group in flagged.split(cfg.group):
         rows = group.numpy()
-        out[rows] = _search(tok, z[group], read[rows], encoded[group], mismatch[group], norm[group], cfg)
-    return out
+        out[rows], noisy = _search(inf, z[group], read[rows], encoded[group], mismatch[group], norm[group], cfg, stats)
+        stats.noisy += int(noisy.sum())
+        if use_prior and noisy.any():
+            assert prior is not None
+            pick = group[torch.from_numpy(noisy)]
+            s2 = (encoded[pick] - z[pick]).pow(2).mean(-1)  # (n,) each block's noise variance, if its reading is right
+            out[rows[noisy]] = posterior_decoding.posterior(
+                inf, prior, z[pick], read[rows[noisy]], encoded[pick], s2, cfg
+            )
+            stats.posterior += int(noisy.sum())
+    stats.changed = int((out != read).any(-1).sum())
+    return out, stats
 
 
 def _search(
-    tok: Tokenizer,
+    inf: Inference,
     z: torch.Tensor,
     read: np.ndarray,
     encoded: torch.Tensor,
     mismatch: torch.Tensor,
     norm: torch.Tensor,
-    cfg: RepairConfig,
-) -> np.ndarray:
-    """The search on ``(F, ...)`` flagged blocks: their corrected reading."""
-    dev = tok.device
+    cfg: VerifyConfig,
+    stats: VerifyStats,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The search on ``(F, ...)`` flagged blocks: their corrected reading (``(F, T)``) and ``(F,)`` bool, the blocks
+    it left near no codeword (no encoder output)."""
+    dev = inf.device
     zf, start, now = z.to(dev), mismatch.to(dev), encoded.to(dev)  # (F, L), (F,), (F, L)
     cur = torch.from_numpy(read.astype(np.int64)).to(dev)  # (F, T): the decoder's reading
-    logits = tok.decoder(zf.to(tok.decode_dtype)).float()  # (F, T, 256)
-    f, t = cur.shape
-    logp = torch.log_softmax(logits, -1).view(f, t // CHAR_BYTES, CHAR_BYTES, BYTE_VALUES)
-    terms = tok.slot_terms
+    logp = inf.log_probs(zf)  # (F, C, 4, 256)
+    terms = inf.slot_terms
     dist = start.clone()
     near = cfg.flag * norm.to(dev)  # (F,) within this, a reading is taken as right: stop searching
-    greedy(tok, terms, zf, cur, now, dist, alternatives(logp, cfg.top), cfg.rounds, done=near)
+    greedy(inf, terms, zf, cur, now, dist, alternatives(logp, cfg.top), cfg.rounds, done=near)
     far = (dist > near).nonzero().flatten()
-    if terms is not None and len(far):  # still far from every codeword: every value of the slipped bytes
+    if terms is not None and len(far):  # a slip's residual lies in one slot: search every value of its bytes
+        far = far[terms.explained_share(now[far] - zf[far]) >= cfg.slip_share]
+        stats.wide += len(far)
+    if terms is not None and len(far):
         sub = [zf[far], cur[far], now[far], dist[far]]
-        greedy(tok, terms, *sub, wide_alternatives(logp[far]), cfg.rounds, done=near[far])
+        greedy(inf, terms, *sub, wide_alternatives(logp[far]), cfg.rounds, done=near[far])
         cur[far], now[far], dist[far] = sub[1:]
         for b in far[dist[far] > near[far]].tolist():  # rarer still: any character of the likeliest planes
+            stats.deep += 1
             deep(
-                tok,
+                inf,
                 terms,
                 zf[b],
                 cur[b],
@@ -406,93 +340,9 @@ def _search(
                 float(near[b]),
                 cfg.gain,
             )
+    found = dist <= near
+    stats.corrected += int(found.sum())
     accept = (dist < cfg.gain * start).cpu().numpy()
     out = read.copy()
     out[accept] = cur.cpu().numpy()[accept].astype(np.uint8)
-    return out
-
-
-def posterior_alternatives(logp: torch.Tensor, top: int, *, planes: int = 4, width: int = 16) -> torch.Tensor:
-    """``(F, C, 4, 256)`` byte log-probabilities -> ``(F, C, top, 4)`` candidate characters for the posterior: the
-    ``top`` likeliest characters under the decoder's bytes taken as independent (the sum of their log-
-    probabilities), among the ``planes`` likeliest planes (byte 1, 0-16) and the ``width`` likeliest values of
-    each low byte (the first byte of a scalar value is 0). The decoder's reading is the first of them."""
-    f, c = logp.shape[:2]
-    plane = logp[..., 1, : MAX_PLANE + 1].topk(planes, -1)  # (F, C, P)
-    mid, low = logp[..., 2, :].topk(width, -1), logp[..., 3, :].topk(width, -1)  # (F, C, W)
-    total = plane.values[..., :, None, None] + mid.values[..., None, :, None] + low.values[..., None, None, :]
-    best = total.view(f, c, -1).topk(top, -1).indices  # (F, C, top) into (P, W, W)
-    out = torch.zeros(f, c, top, CHAR_BYTES, dtype=torch.long, device=logp.device)
-    out[..., 1] = plane.indices.gather(-1, best // (width * width))
-    out[..., 2] = mid.indices.gather(-1, best // width % width)
-    out[..., 3] = low.indices.gather(-1, best % width)
-    return out
-
-
-def codepoints(chars: torch.Tensor) -> torch.Tensor:
-    """``(..., 4)`` UTF-32-BE bytes (int64) -> ``(...)`` codepoints."""
-    return (chars[..., 0] << 24) | (chars[..., 1] << 16) | (chars[..., 2] << 8) | chars[..., 3]
-
-
-def posterior(
-    tok: Tokenizer, z: torch.Tensor, read: np.ndarray, encoded: torch.Tensor, s2: float, cfg: RepairConfig
-) -> np.ndarray:
-    """``(F, L)`` noisy latents, the decoder's ``(F, T)`` reading and its ``(F, L)`` encoding -> the reading that
-    maximises the posterior (module docstring) under noise of variance ``s2`` per dimension, by greedy changes
-    of one character (the candidates of :func:`posterior_alternatives`). Needs a prior and one character per slot of the
-    last tokenize block. U+0000 pads a text's last block: read as such, it stays; it is never a candidate."""
-    prior, terms = tok.prior, tok.slot_terms
-    assert prior is not None and terms is not None
-    dev = tok.device
-    zf = z.to(dev)
-    f, t = read.shape
-    c = t // CHAR_BYTES
-    cur = torch.from_numpy(read.astype(np.int64)).to(dev).view(f, c, CHAR_BYTES)  # (F, C, 4)
-    logp = torch.log_softmax(tok.decoder(zf.to(tok.decode_dtype)).float(), -1).view(f, c, CHAR_BYTES, BYTE_VALUES)
-    alts = posterior_alternatives(logp, cfg.posterior_top)  # (F, C, A, 4)
-    a = alts.shape[2]
-    alt_cp = codepoints(alts).cpu()  # (F, C, A)
-    allowed = (scalar_values(alts) & (codepoints(alts) != 0)).cpu()  # (F, C, A)
-
-    def byte_logp(rows: torch.Tensor, chars: torch.Tensor) -> torch.Tensor:
-        """``(n, C, K, 4)`` characters of blocks ``rows`` -> ``(n, C, K)`` the decoder's log-probability of each
-        (bytes summed)."""
-        return logp[rows].gather(-1, chars.permute(0, 1, 3, 2)).sum(2)
-
-    alt_lp = byte_logp(torch.arange(f, device=dev), alts).cpu()  # (F, C, A)
-    cand = terms.vectors(alts.reshape(-1, CHAR_BYTES), torch.arange(c, device=dev).repeat_interleave(a).repeat(f))
-    cand = cand.view(f, c, a, -1)  # (F, C, A, D): every candidate's slot vector, computed once
-    now = encoded.to(dev)
-    slots = torch.arange(c, device=dev)
-    active = torch.arange(f)  # blocks whose last round changed them: the others have no better move
-    for _ in range(cfg.posterior_rounds):
-        n, ad = len(active), active.to(dev)
-        cps = codepoints(cur[ad]).cpu()  # (n, C)
-        cur_lp = byte_logp(ad, cur[ad].unsqueeze(2)).squeeze(2).cpu()  # (n, C)
-        old = terms.vectors(cur[ad].reshape(-1, CHAR_BYTES), slots.repeat(n)).view(n, c, -1)  # (n, C, D)
-        r = now[ad] - zf[ad]  # (n, L)
-        d_cur = r.pow(2).sum(-1, keepdim=True)  # (n, 1)
-        best = torch.zeros(n)
-        where = torch.zeros(n, dtype=torch.long)
-        which = torch.zeros(n, dtype=torch.long)
-        for j in range(c):
-            d2 = terms.squared_distances(r, cand[ad, j] - old[:, j : j + 1], torch.full((a,), j, device=dev))  # (n, A)
-            context = prior.context_logp(cps, torch.cat([cps[:, j : j + 1], alt_cp[active, j]], 1), j)  # (n, 1 + A)
-            gain = (
-                context[:, 1:]
-                - context[:, :1]
-                + cfg.decoder_weight * (alt_lp[active, j] - cur_lp[:, j : j + 1])
-                - ((d2 - d_cur) / (2 * s2)).cpu()
-            )  # (n, A): the change of the log-posterior
-            gain[~allowed[active, j] | (cps[:, j : j + 1] == 0)] = -torch.inf
-            g, w = gain.max(1)
-            better = g > best
-            best[better], where[better], which[better] = g[better], j, w[better]
-        moved = best > 1e-6
-        if not moved.any():
-            break
-        active, where, which = active[moved], where[moved].to(dev), which[moved].to(dev)
-        ad = active.to(dev)
-        cur[ad, where] = alts[ad, where, which]
-        now[ad] = tok.encode_bytes(cur[ad].view(len(active), t).cpu().numpy().astype(np.uint8)).to(dev)
-    return cur.view(f, t).cpu().numpy().astype(np.uint8)
+    return out, (~found).cpu().numpy()
