@@ -1,6 +1,6 @@
 """Does ``torch.compile`` speed up the default model's encoder and decoder here, losslessly?
 
-    python scripts/compile_bench.py --threads 2
+    python benchmarks/compile_bench.py --threads 2
 
 Encodes and decodes the corpora (or the test fixture) with the plain and the compiled modules, side by
 side (median of 3 after a warm-up that includes compilation), and prints chars/s and whether the

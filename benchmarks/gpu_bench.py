@@ -1,6 +1,6 @@
 """Throughput on a GPU at several batch sizes, float32 and bfloat16, with a lossless check.
 
-    python scripts/gpu_bench.py [--model 4x16] [--corpora ../shared/corpora] [--json OUT.json]
+    python benchmarks/gpu_bench.py [--model 4x16] [--corpora ../shared/corpora] [--json OUT.json]
 
 Text is taken from the corpora (or the test fixture), repeated to fill each batch. Encode is
 bytes (uint8, already on the GPU) -> latents; decode is latents -> bytes (argmax). Timings use CUDA

@@ -1,6 +1,6 @@
 """Side-by-side inference variants of the shipped model on corpus text, with a lossless check.
 
-    python scripts/precision_bench.py [--chars 200000] [--threads 2]
+    python benchmarks/precision_bench.py [--chars 200000] [--threads 2]
 
 Encoder: plain vs first block folded into tables. Decoder: float32, bfloat16, and int8 dynamic
 quantisation of its Linear layers. Each variant's speed is printed relative to the float32 one

@@ -1,6 +1,6 @@
 """Streaming throughput and peak memory of `tokun encode` / `tokun decode` at growing input sizes.
 
-    python scripts/stream_bench.py --sizes 1 10 100 1000 [--single-line] [--decode]
+    python benchmarks/stream_bench.py --sizes 1 10 100 1000 [--single-line] [--decode]
 
 For each size (MB of UTF-8), a file is made by repeating the corpora (or the test fixture), then
 `tokun encode` (and with --decode, `tokun decode`) runs in a fresh process; the script prints

@@ -1,6 +1,6 @@
 """Run the CLI on each kind of bad input; print a Markdown table: case, exit code, message, files left.
 
-python scripts/bad_inputs.py            # uses the shipped model; writes nothing outside a temp folder
+python experiments/bad_inputs.py            # uses the shipped model; writes nothing outside a temp folder
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The correlation that ``--distance-target`` compares with, measured on a trained model.
 
-    python scripts/batch_correlation.py MODEL [MODEL ...] [--texts runs/split/train]
+    python experiments/batch_correlation.py MODEL [MODEL ...] [--texts runs/split/train]
 
 Batches drawn as the shipped default's recipe draws them (its random specs, 30 % text lines, 10 %
 padding); over the text and ``local`` rows of each (``--noise-on text local``), the Pearson
@@ -28,7 +28,7 @@ ROWS = ("text", "local")
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("models", nargs="+", help="shipped model names or model directories")
-    p.add_argument("--texts", default="runs/split/train", help="text files or folder (scripts/split_corpus.py)")
+    p.add_argument("--texts", default="runs/split/train", help="text files or folder (tokun split)")
     p.add_argument("--batches", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=256)
     args = p.parse_args()

@@ -1,6 +1,6 @@
 """How far apart are one slot's characters as codewords, and what does the decoder misread them as?
 
-    python scripts/code_geometry.py ../shared/corpora --model 4x16 --slots 0 7 --k 0.5   # ~1 min
+    python experiments/code_geometry.py ../shared/corpora --model 4x16 --slots 0 7 --k 0.5   # ~1 min
 
 For a model whose last tokenize block is linear, two texts that differ in one character of slot s lie
 ||C W_s (x_a - x_b)|| apart (:class:`tokun.decoding.verify.SlotTerms`). Over the distinct characters of the texts, per
@@ -27,7 +27,7 @@ from tokun.core.model import latent_sigma
 from tokun.core.textio import read_text, text_files
 from tokun.decoding.tokenizer import Tokenizer
 from tokun.decoding.verify import SlotTerms
-from tokun.evaluation.noise import corpus_blocks
+from tokun.evaluation.noise import corpus_blocks, isotropic_noise
 
 
 def nearest(terms: SlotTerms, chars: np.ndarray, slot: int, sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -87,7 +87,7 @@ def main() -> int:
             "term_norm_weighted_mean": float((weight * norm).sum()),
         }
     for k in args.k:
-        noisy = z + k * sigma * torch.randn(z.shape, generator=torch.Generator().manual_seed(args.seed))
+        noisy = isotropic_noise(z, k, sigma, generator=torch.Generator().manual_seed(args.seed))
         read = codec.bytes_to_codepoints(tok.decode_bytes(noisy))
         wrong = read[read != cps].astype(np.int64)
         known = set(counts)

@@ -1,7 +1,7 @@
 """Is it the decoder or the code? Under isotropic noise, where a block is misread, is the right text's codeword
 nearer the noisy latent than the codeword of what the decoder read?
 
-    python scripts/codeword_check.py ../shared/corpora --model 4x16 --k 0.3 0.5 0.75   # ~1 min
+    python experiments/codeword_check.py ../shared/corpora --model 4x16 --k 0.3 0.5 0.75   # ~1 min
 
 For each k, the blocks the decoder misreads (``--max-blocks`` sampled as ``tokun noise`` does, σ as there) are
 split into those whose right text encodes nearer the noisy latent than the misreading does — a better decoder
@@ -24,13 +24,14 @@ from tokun.core import codec
 from tokun.core.errors import TokunError
 from tokun.core.model import latent_sigma
 from tokun.decoding.tokenizer import Tokenizer
-from tokun.evaluation.noise import corpus_blocks
+from tokun.evaluation.noise import corpus_blocks, isotropic_noise
 
 
 def check(tok: Tokenizer, cps: np.ndarray, k: float, *, seed: int = 0) -> dict:
     z = tok.encode_bytes(codec.codepoints_to_bytes(cps))  # (N, L)
-    scale = k * float(latent_sigma(z))
-    noisy = z + scale * torch.randn(z.shape, generator=torch.Generator().manual_seed(seed))
+    sigma = float(latent_sigma(z))
+    scale = k * sigma  # the noise's standard deviation
+    noisy = isotropic_noise(z, k, sigma, generator=torch.Generator().manual_seed(seed))
     read = codec.bytes_to_codepoints(tok.decode_bytes(noisy))  # (N, C)
     bad = (read != cps).any(1)
     d_right = (noisy[bad] - z[bad]).norm(dim=-1)

@@ -1,7 +1,7 @@
 """Where isotropic noise breaks a model: character accuracy per file at one k, next to how much each
 file's blocks carry (issue: latents a model can hit).
 
-    python scripts/noise_by_file.py ../shared/corpora --model 4x16 --k 0.5
+    python experiments/noise_by_file.py ../shared/corpora --model 4x16 --k 0.5
 
 sigma is measured over all the texts together, as ``tokun noise`` does; each file's blocks then get
 N(0, (k sigma)^2) on every dimension (``--draws`` fresh draws). Next to each file's accuracy: its
@@ -24,7 +24,7 @@ from tokun.core.errors import TokunError
 from tokun.core.model import latent_sigma
 from tokun.core.textio import read_text, text_files
 from tokun.decoding.tokenizer import Tokenizer
-from tokun.evaluation.noise import char_accuracy, corpus_blocks
+from tokun.evaluation.noise import char_accuracy, corpus_blocks, isotropic_noise
 
 
 def unigram_bits(cps: np.ndarray) -> float:
@@ -55,9 +55,7 @@ def main() -> None:
     gen = torch.Generator().manual_seed(args.seed)
     rows = []
     for (name, cps, bits, distinct), z in zip(files, latents):
-        accs = [
-            char_accuracy(tok, z + args.k * sigma * torch.randn(z.shape, generator=gen), cps) for _ in range(args.draws)
-        ]
+        accs = [char_accuracy(tok, isotropic_noise(z, args.k, sigma, generator=gen), cps) for _ in range(args.draws)]
         acc = float(np.mean(accs))
         rows.append(
             {

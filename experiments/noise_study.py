@@ -1,11 +1,11 @@
 """Ways to make the latents noise-tolerant, compared under one budget (issue: latents a model can hit).
 
-    python scripts/noise_study.py --steps 2000 --out runs/noise-study      # ~35 min on one core (2-3 min a row)
+    python experiments/noise_study.py --steps 2000 --out runs/noise-study      # ~35 min on one core (2-3 min a row)
 
 Every row trains the same small 4x16 (embed 64, hidden 128, SiLU) for the same steps, batch, seed
 and data: random codepoints (planes 0-3, assigned, BMP, [0, 0x800), ``local`` text-like blocks)
 plus 30 % real text from the training lines of the corpora (every 10th line held out, as
-``scripts/split_corpus.py`` writes). Rows differ only in how noise is used:
+``tokun split`` writes). Rows differ only in how noise is used:
 
     none                 no noise
     all 0.5              isotropic noise k=0.5 on every latent during training

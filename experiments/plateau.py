@@ -1,28 +1,63 @@
 """The initial plateau of hierarchical autoencoders, on tiny models: what lets training leave it.
 
-    python scripts/plateau.py
+    python experiments/plateau.py          # a few minutes on one thread
 
-A [4, 4] model (embedding 16, latent 32) on codepoints 0-255, 300 AdamW steps, seed 0: the
-baseline predicts each byte's marginal distribution (loss ~1.39, character accuracy ~0). Each row
-changes one thing; the loss every 100 steps and the final character accuracy are printed.
+A [4, 4] model (embedding 16, latent 32) on codepoints 0-255, 300 steps of 64 blocks, seed 0, a constant learning
+rate, trained by tokun's own trainer (:func:`tokun.training.train.train`, its optimizer and gradient clipping): the
+baseline predicts each byte's marginal distribution (loss ~1.39 = ln 256 / 4, character accuracy ~0). Each row
+changes one thing; printed are the training loss every 100 steps (as ``log.jsonl`` records it: with the per-level
+terms where they are on), then, on the trainer's held-out blocks of codepoints 0-255, the loss of the decoder's
+output alone and the character accuracy.
 
-Then a [4, 4, 4] model (embedding 16, hidden 32, latent 64, SiLU, batch 128, 600 steps), where
-none of those changes helps enough: only the per-level loss (``--level-loss``, the decoder's lower
-blocks also decode the encoder's intermediate levels) leaves the plateau.
+Then a [4, 4, 4] model (embedding 16, hidden 32, latent 64, SiLU, batch 128, 600 steps), where none of those
+changes helps enough: only the per-level loss (``--level-loss``, the decoder's lower blocks also decode the
+encoder's intermediate levels) leaves the plateau.
+
+Rows that change the model's structure or initialisation (no decoder activation, no decoder LayerNorm,
+orthogonal initialisation) apply their change to the model the trainer builds, right after it is built.
 """
 
 from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from tokun.core.config import ModelConfig
-from tokun.core.model import AutoEncoder, byte_metrics
-from tokun.core.sources import BlockSampler
+from tokun.core.model import AutoEncoder
+from tokun.training import train as trainer
+from tokun.training.config import TrainConfig
 
 TWO_LEVELS = {"token_dim": (4, 4), "embed_dim": 16, "latent_dim": 32}
 THREE_LEVELS = {"token_dim": (4, 4, 4), "embed_dim": 16, "hidden_dim": 32, "latent_dim": 64, "activation": "silu"}
+DATA = "0-0x100"
+
+
+@contextlib.contextmanager
+def built_by_trainer(patch: Callable[[AutoEncoder], None] | None) -> Iterator[list[AutoEncoder]]:
+    """Within the block, the model :func:`tokun.training.train.train` builds gets ``patch`` applied right after it
+    is built (the seed has been set just before, as for any run), and is appended to the yielded list."""
+    built: list[AutoEncoder] = []
+    original = trainer.AutoEncoder
+
+    class Patched(original):  # type: ignore[misc, valid-type]
+        def __init__(self, cfg: ModelConfig) -> None:
+            super().__init__(cfg)
+            if patch is not None:
+                patch(self)
+            built.append(self)
+
+    trainer.AutoEncoder = Patched
+    try:
+        yield built
+    finally:
+        trainer.AutoEncoder = original
 
 
 def run(
@@ -32,31 +67,34 @@ def run(
     batch: int = 64,
     steps: int = 300,
     level_loss: float = 0.0,
-    patch=None,
+    patch: Callable[[AutoEncoder], None] | None = None,
     base: dict = TWO_LEVELS,
-    **cfg,
-) -> None:
-    torch.manual_seed(0)
-    config = ModelConfig(**(base | cfg))
-    model = AutoEncoder(config)
-    if patch:
-        patch(model)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr)
-    sampler = BlockSampler(block_chars=config.block_chars, random=("0-0x100",))
-    losses = []
-    for step in range(steps):
-        x = torch.from_numpy(sampler.bytes(step, batch))
-        target = x.reshape(-1).long()
-        out = model(x, shortcuts=level_loss > 0, details=True)
-        logits = out.logits
-        main_loss = F.cross_entropy(logits.reshape(-1, 256), target)
-        loss = main_loss + level_loss * sum(F.cross_entropy(b.reshape(-1, 256), target) for b in out.below)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % 100 == 99:
-            losses.append(round(main_loss.item(), 3))  # without the per-level terms
-    print(f"{label:28} loss {losses}  char accuracy {byte_metrics(logits, x)['char_accuracy']:.3f}", flush=True)
+    **changes,
+) -> dict:
+    cfg = TrainConfig(
+        model=ModelConfig(**(base | changes)),
+        random=(DATA,),
+        pad_ratio=0.0,
+        level_loss=level_loss,
+        steps=steps,
+        batch_size=batch,
+        lr=lr,
+        warmup_steps=0,
+        min_lr_ratio=1.0,  # a constant learning rate
+        eval_every=100,
+        save_every=steps,
+        seed=0,
+    )
+    with tempfile.TemporaryDirectory() as out, built_by_trainer(patch) as built:
+        result = trainer.train(cfg, out, device="cpu", progress=False)
+        losses = [round(json.loads(line)["loss"], 3) for line in (Path(out) / "log.jsonl").read_text().splitlines()]
+    model = built[0].eval()  # the trained model (with its patch)
+    x = torch.from_numpy(trainer.Evaluator(cfg).sets[DATA])  # (N, T): the held-out blocks the trainer scores
+    with torch.inference_mode():
+        held_out = F.cross_entropy(model(x).reshape(-1, 256), x.reshape(-1).long()).item()
+    char = result[DATA]["char_accuracy"]
+    print(f"{label:28} loss {losses}  held-out loss {held_out:.3f}  char accuracy {char:.3f}", flush=True)
+    return {"label": label, "losses": losses, "held_out_loss": held_out, "char_accuracy": char}
 
 
 def linear_decoder(model: AutoEncoder) -> None:

@@ -1,7 +1,7 @@
 """Where posterior decoding still misreads noisy latents: a search that missed a better text, or a score that
 prefers the wrong one?
 
-    python scripts/posterior_check.py runs/split/val --k 0.5    # ~30 s
+    python experiments/posterior_check.py runs/split/val --k 0.5    # ~30 s
 
 Noisy latents of text blocks (isotropic noise at k times sigma, as ``tokun noise``; one draw) are decoded as the
 tokenizer decodes them (posterior, shipped prior). For each block read wrong, the posterior's score

@@ -1,9 +1,9 @@
 """How much each order of the character prior buys: noisy latents of held-out text read with priors of order
 1 to 4 counted from training text, next to the decoder's own reading.
 
-    python scripts/prior_orders.py runs/split/train runs/split/val --k 0.5 0.75 --json   # ~2 min
+    python experiments/prior_orders.py runs/split/train runs/split/val --k 0.5 0.75 --json   # ~2 min
 
-Each prior is counted in memory from the training texts (as ``scripts/build_prior.py --order N``), the noise is
+Each prior is counted in memory from the training texts (as ``tokun prior build --order N``), the noise is
 isotropic at k times sigma of the held-out blocks' own latents (as ``tokun noise``), the same draws for every row.
 """
 
@@ -21,7 +21,7 @@ from tokun.core.errors import TokunError
 from tokun.core.model import latent_sigma
 from tokun.decoding.prior import CharPrior
 from tokun.decoding.tokenizer import Tokenizer
-from tokun.evaluation.noise import char_accuracy, corpus_blocks
+from tokun.evaluation.noise import char_accuracy, corpus_blocks, isotropic_noise
 
 
 def main() -> int:
@@ -46,7 +46,7 @@ def main() -> int:
     z = plain.encode_bytes(codec.codepoints_to_bytes(cps))
     sigma = float(latent_sigma(z))
     gen = torch.Generator().manual_seed(args.seed)
-    noisy = {k: [z + k * sigma * torch.randn(z.shape, generator=gen) for _ in range(args.draws)] for k in args.k}
+    noisy = {k: [isotropic_noise(z, k, sigma, generator=gen) for _ in range(args.draws)] for k in args.k}
     rows = []
     for order, prior in priors.items():
         tok = Tokenizer.load(args.model, prior=prior)

@@ -1,6 +1,6 @@
 """What the character prior costs where it does not fit: noisy latents of text vs of random codepoints.
 
-    python scripts/prior_tradeoff.py ../shared/corpora --k 0.2 0.3 0.5 0.75 --json   # ~3 min
+    python experiments/prior_tradeoff.py ../shared/corpora --k 0.2 0.3 0.5 0.75 --json   # ~3 min
 
 Character accuracy of isotropic noise at each k (sigma as ``tokun noise``: over each set's own latents), read
 two ways: without a prior (verified decoding leaves noisy latents as the decoder reads them) and with the
@@ -25,7 +25,7 @@ from tokun.core.errors import TokunError
 from tokun.core.model import latent_sigma
 from tokun.core.sources import random_codepoints
 from tokun.decoding.tokenizer import Tokenizer
-from tokun.evaluation.noise import char_accuracy, corpus_blocks
+from tokun.evaluation.noise import char_accuracy, corpus_blocks, isotropic_noise
 
 
 def main() -> int:
@@ -57,7 +57,7 @@ def main() -> int:
         z = plain.encode_bytes(codec.codepoints_to_bytes(cps))
         sigma = float(latent_sigma(z))
         for k in args.k:
-            noisy = z + k * sigma * torch.randn(z.shape, generator=torch.Generator().manual_seed(args.seed))
+            noisy = isotropic_noise(z, k, sigma, generator=torch.Generator().manual_seed(args.seed))
             t0 = time.perf_counter()
             decoder = char_accuracy(plain, noisy, cps)
             t1 = time.perf_counter()

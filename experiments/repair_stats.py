@@ -1,6 +1,6 @@
 """The figures behind verified decoding (`tokun.decoding.verify`), for one model.
 
-    python scripts/repair_stats.py ../shared/corpora --model 4x16          # ~7 min on 2 cores, mostly the noisy search
+    python experiments/repair_stats.py ../shared/corpora --model 4x16          # ~7 min on 2 cores, mostly the noisy search
 
 Prints, as JSON:
 - ``mismatch``: the relative distance ||E(D(z)) - z|| / ||z|| of blocks the decoder reads right (largest) and

@@ -1,6 +1,6 @@
 """The configuration study: every hierarchy and 4x16 variant trained under the same budget.
 
-    python scripts/study.py --steps 2000 --out runs/study          # hours on a 2-core CPU; not in CI
+    python experiments/study.py --steps 2000 --out runs/study          # hours on a 2-core CPU; not in CI
 
 Same steps, batch, data (uniform random codepoints of planes 0-3, the original's data), seed and
 learning rate for every configuration; the last row adds the per-level loss (``--level-loss``) to

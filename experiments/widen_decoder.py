@@ -1,6 +1,6 @@
 """Give a model's decoder a residual MLP on the whole latent (``--decoder-mlp``) that starts as the identity.
 
-    python scripts/widen_decoder.py runs/v11c-scaled --width 1024 --out runs/v11d-init
+    python experiments/widen_decoder.py runs/v11c-scaled --width 1024 --out runs/v11d-init
 
 The MLP's output layer is zero-initialised (:class:`tokun.core.model.LatentMLP`), so the new model decodes exactly as
 the old one; train its decoder alone with ``tokun train --init OUT --freeze-encoder ...``.

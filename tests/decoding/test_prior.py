@@ -1,8 +1,5 @@
 import collections
-import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +8,6 @@ import torch
 
 from tokun.core.errors import ModelError
 from tokun.decoding.prior import CODESPACE, CharPrior, shipped_prior
-
-from ..conftest import FIXTURE, ROOT
 
 TEXT = "abab\nba\nabc abd\n"
 
@@ -117,16 +112,3 @@ def test_shipped_prior_knows_many_scripts() -> None:
     assert not prior.ids(never).lt(prior.size).any()
     p = prior.logp(torch.tensor([[ord("a")]] * 4), never)
     assert min(p[0], p[1]) > max(p[2], p[3]) + math.log(100)
-
-
-def test_prior_orders_script_compares_orders_on_the_same_draws(tmp_path: Path) -> None:
-    """scripts/prior_orders.py: one row per order (0: no prior) at each k; a prior counted from the very text it reads
-    does better than the decoder alone; clear errors."""
-    script = str(ROOT / "scripts" / "prior_orders.py")
-    cmd = [sys.executable, script, str(FIXTURE), str(FIXTURE), "--orders", "1", "3", "--k", "0.5", "--draws", "1"]
-    rows = json.loads(subprocess.run([*cmd, "--json"], capture_output=True, text=True, check=True, timeout=300).stdout)
-    assert [(r["order"], r["k"]) for r in rows] == [(0, 0.5), (1, 0.5), (3, 0.5)]
-    assert rows[0]["ngrams"] == 0 < rows[2]["ngrams"]
-    assert rows[2]["char_accuracy"] > rows[0]["char_accuracy"]
-    bad = subprocess.run([*cmd[:2], str(tmp_path / "missing.txt"), str(FIXTURE)], capture_output=True, text=True)
-    assert bad.returncode == 2 and "no such file" in bad.stderr and "Traceback" not in bad.stderr

@@ -1,7 +1,3 @@
-import json
-import subprocess
-import sys
-
 import numpy as np
 import torch
 
@@ -9,7 +5,7 @@ from tokun.core import codec
 from tokun.decoding.tokenizer import Tokenizer
 from tokun.evaluation import noise
 
-from ..conftest import FIXTURE, ROOT
+from ..conftest import FIXTURE
 
 
 def test_int8_roundtrip_is_close() -> None:
@@ -58,46 +54,3 @@ def test_measure_is_what_tokun_noise_prints() -> None:
     isotropic = dict(map(tuple, result["isotropic"]["curve"]))
     assert structured[1.0] > isotropic[1.0]
     assert -1 <= result["distance"]["spearman_l2_vs_edit"] <= 1
-
-
-def test_noise_by_file_script_scores_each_file(tmp_path) -> None:
-    """scripts/noise_by_file.py: one row per file, worst first; the exact default loses nothing at k = 0."""
-    lines = FIXTURE.read_text(encoding="utf-8").splitlines()
-    (tmp_path / "a.txt").write_text("\n".join(lines[::2]), encoding="utf-8")
-    (tmp_path / "b.txt").write_text("\n".join(lines[1::2]), encoding="utf-8")
-
-    def run(k: float) -> list[dict]:
-        cmd = [sys.executable, str(ROOT / "scripts" / "noise_by_file.py"), str(tmp_path), "--k", str(k), "--json"]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=120).stdout
-        return json.loads(out)["files"]
-
-    clean, noisy = run(0.0), run(1.0)
-    assert sorted(r["file"] for r in clean) == ["a", "b"]
-    assert all(r["char_accuracy"] == 1.0 and r["errors"] == 0 for r in clean)
-    assert noisy[0]["char_accuracy"] <= noisy[1]["char_accuracy"] < 1.0
-    assert all(r["unigram_bits"] > 0 and r["distinct"] > 1 for r in noisy)
-    bad = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "noise_by_file.py"), str(tmp_path / "missing.txt")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert bad.returncode != 0 and "no such file" in bad.stderr and "Traceback" not in bad.stderr
-
-
-def test_codeword_check_script_splits_misreadings(tmp_path) -> None:
-    """scripts/codeword_check.py: more misread blocks as the noise grows; a share of them in [0, 1]; clear errors."""
-    script = str(ROOT / "scripts" / "codeword_check.py")
-    out = subprocess.run(
-        [sys.executable, script, str(FIXTURE), "--k", "0.2", "1.0", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stdout
-    low, high = json.loads(out)
-    assert low["misread_blocks"] < high["misread_blocks"] <= high["blocks"]
-    assert 0.0 <= high["right_text_nearer"] <= 1.0 and len(high["llr_nats_quartiles"]) == 3
-    assert high["char_accuracy"] < low["char_accuracy"]
-    bad = subprocess.run([sys.executable, script, str(tmp_path / "missing.txt")], capture_output=True, text=True)
-    assert bad.returncode == 2 and "no such file" in bad.stderr and "Traceback" not in bad.stderr

@@ -54,6 +54,26 @@ def int8_roundtrip(latents: torch.Tensor) -> torch.Tensor:
     return (latents / scale).round().clamp(-127, 127) * scale
 
 
+def isotropic_noise(
+    latents: torch.Tensor, k: float, sigma: float | None = None, *, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """``latents`` plus one fresh draw of N(0, (k sigma)^2) on every dimension of every latent.
+
+    ``sigma``: the latents' spread (default: :func:`tokun.core.model.latent_sigma` of ``latents``; pass it to
+    measure several sets on one scale). The draw is made on the CPU from ``generator`` (a CPU
+    ``torch.Generator``; ``None``: the global one), so a seed gives the same noise on every device.
+
+    >>> z = torch.zeros(2, 4)
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> isotropic_noise(z, 0.5, 2.0, generator=gen).shape
+    torch.Size([2, 4])
+    """
+    if sigma is None:
+        sigma = float(latent_sigma(latents))
+    draw = torch.randn(latents.shape, generator=generator)  # (..., L), float32 on the CPU
+    return latents + k * sigma * draw.to(latents)
+
+
 def sweep(
     tok: Tokenizer, latents: torch.Tensor, cps: np.ndarray, *, ks=SWEEP, draws: int = 3, seed: int = 0
 ) -> dict[str, Any]:
@@ -63,8 +83,7 @@ def sweep(
     iso, struct = [], []
     for k in ks:
         accs = [
-            char_accuracy(tok, latents + k * sigma * torch.randn(latents.shape, generator=gen), cps)
-            for _ in range(draws if k else 1)
+            char_accuracy(tok, isotropic_noise(latents, k, sigma, generator=gen), cps) for _ in range(draws if k else 1)
         ]
         iso.append([k, float(np.mean(accs))])
         struct.append([k, char_accuracy(tok, latents + k * sigma_d, cps)])
