@@ -48,7 +48,7 @@ def add_verify(p: argparse.ArgumentParser) -> None:
         help="noisy latents (a model's predictions): keep the decoder's reading (default: read them by their "
         "posterior, with the shipped character prior)",
     )
-    prior.add_argument("--prior", metavar="FILE", help="a character prior of your own (scripts/build_prior.py)")
+    prior.add_argument("--prior", metavar="FILE", help="a character prior of your own (tokun prior build)")
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
@@ -330,6 +330,25 @@ def cmd_lm(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_split(args: argparse.Namespace) -> int:
+    from .core.splits import write_split
+
+    files = write_split(args.corpora, args.out, tail=args.tail)
+    rule = "the last tenth of each file" if args.tail else "every 10th line"
+    print(f"{len(files)} files split ({rule} held out) into {args.out}/train and {args.out}/val", file=sys.stderr)
+    return 0
+
+
+def cmd_prior(args: argparse.Namespace) -> int:
+    from .decoding.prior import CharPrior
+
+    prior = CharPrior.from_texts(args.paths, order=args.order)
+    prior.save(args.out)
+    grams = ", ".join(f"{len(keys):,} {m}-grams" for m, (keys, _) in prior.grams.items())
+    print(f"{prior.total:,} characters, {prior.size:,} distinct, {grams} -> {args.out}", file=sys.stderr)
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .training.train import run
 
@@ -442,6 +461,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--prompt", required=True)
     g.add_argument("--blocks", type=int, default=8, help="16-character blocks to generate")
     g.add_argument("--out", default="runs/lm", help="folder of `tokun lm compare`")
+
+    p = command("split", cmd_split, "split a corpus into training and held-out text, by line", model=False)
+    p.add_argument("corpora", help="a UTF-8 text file or a folder of *.txt")
+    p.add_argument("out", help="output folder: OUT/train/ and OUT/val/, one file per input file")
+    p.add_argument("--tail", action="store_true", help="hold out the last tenth of each file (default: every 10th line)")
+
+    p = command("prior", cmd_prior, "the character prior of posterior decoding", model=False)
+    prior_sub = p.add_subparsers(dest="prior_command", required=True, metavar="PRIOR_COMMAND")
+    b = prior_sub.add_parser("build", help="count a character n-gram prior from UTF-8 texts (no text is stored)")
+    b.add_argument("paths", nargs="+", help="UTF-8 text files or folders of *.txt")
+    b.add_argument("--out", required=True, help="the prior file to write (safetensors)")
+    b.add_argument("--order", type=int, default=4, help="characters per n-gram, 1 to 6 (default %(default)s)")
 
     from .training.train import add_arguments
 

@@ -17,6 +17,7 @@ def test_block_sizes() -> None:
     assert (preset("4x16").block_bytes, preset("4x16").block_chars) == (64, 16)
     assert (preset("4x4").block_bytes, preset("4x4").block_chars) == (16, 4)
     assert preset("4x4x4").block_widths() == [256, 256, 256, 256]
+    assert preset("4x4x8").block_chars == 32
 
 
 def test_train_config_roundtrip() -> None:
@@ -46,3 +47,15 @@ def test_unknown_keys_and_presets() -> None:
         preset("4x17")
     with pytest.raises(ConfigError, match="needs data"):
         TrainConfig(random=(), texts=())
+
+
+def test_presets_are_the_shipped_models() -> None:
+    """A shipped model's name means one thing everywhere: preset(name), ModelConfig() for the default, and the
+    configuration its weights were saved with."""
+    from tokun.core.checkpoint import read_config, shipped_models, weights_root
+
+    assert shipped_models(), "no shipped model found"
+    for name in shipped_models():
+        assert preset(name) == read_config(weights_root() / name), name
+    assert ModelConfig() == preset("4x16")
+    assert ModelConfig().block_widths() == [64, 128, 256]

@@ -219,6 +219,7 @@ class AutoEncoder(nn.Module):
         dropout: float = 0.0,
         shortcuts: bool = False,
         details: bool = False,
+        generator: torch.Generator | None = None,
     ) -> torch.Tensor | Outputs:
         """Byte logits of ``(B, T)`` ``data``; ``noise`` > 0 adds isotropic Gaussian noise of ``noise * sigma``
         to the latents first (sigma: the latents' spread, sqrt of the mean per-dimension variance).
@@ -234,13 +235,16 @@ class AutoEncoder(nn.Module):
         by the decoder's blocks below that level, for the per-level loss that gets deep hierarchies off their
         initial plateau (``TrainConfig.level_loss``). Each level enters as the next tokenize block sees it
         (after its LayerNorm).
+
+        ``generator``: draws the noise and the dropout mask (training seeds one per step, so that a resumed run
+        draws what an uninterrupted one would); default torch's global generator.
         """
         levels = self.encoder.levels(data)  # [(B, T/G1, D1), ..., (B, L)]
         latents = levels[-1]
         if noise > 0:
-            latents = add_noise(latents, noise, rows=noise_rows)
+            latents = add_noise(latents, noise, rows=noise_rows, generator=generator)
         if dropout > 0:
-            latents = drop_dimensions(latents, dropout, rows=noise_rows)
+            latents = drop_dimensions(latents, dropout, rows=noise_rows, generator=generator)
         logits = self.decoder(latents)  # (B, T, 256)
         if not (details or shortcuts):
             return logits
@@ -285,21 +289,28 @@ def participation_ratio(latents: torch.Tensor) -> torch.Tensor:
     return small.diagonal().sum().pow(2) / (small.pow(2).sum() + 1e-12)
 
 
-def add_noise(latents: torch.Tensor, k: float, *, rows: torch.Tensor | None = None) -> torch.Tensor:
+def add_noise(
+    latents: torch.Tensor, k: float, *, rows: torch.Tensor | None = None, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """``(B, L)`` latents plus N(0, (k * sigma)^2) on every dimension, sigma from :func:`latent_sigma` (not
-    differentiated). ``rows``: ``(B,)`` bool, only these rows get noise and sigma is their spread."""
+    differentiated). ``rows``: ``(B,)`` bool, only these rows get noise and sigma is their spread. ``generator``
+    draws the noise (default: torch's global one)."""
+    noise = torch.randn(latents.shape, generator=generator, device=latents.device, dtype=latents.dtype)
     if rows is None:
-        return latents + k * latent_sigma(latents.detach()) * torch.randn_like(latents)
+        return latents + k * latent_sigma(latents.detach()) * noise
     if int(rows.sum()) < 2:  # no spread to measure
         return latents
     mask = rows.to(latents.dtype).unsqueeze(-1)  # (B, 1)
-    return latents + k * latent_sigma(latents[rows].detach()) * mask * torch.randn_like(latents)
+    return latents + k * latent_sigma(latents[rows].detach()) * mask * noise
 
 
-def drop_dimensions(latents: torch.Tensor, p: float, *, rows: torch.Tensor | None = None) -> torch.Tensor:
+def drop_dimensions(
+    latents: torch.Tensor, p: float, *, rows: torch.Tensor | None = None, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """``(B, L)`` latents with each dimension zeroed with probability ``p`` and the others scaled by
-    ``1 / (1 - p)``; ``rows``: ``(B,)`` bool, only these rows are touched."""
-    keep = (torch.rand_like(latents) >= p).to(latents.dtype) / (1 - p)  # (B, L)
+    ``1 / (1 - p)``; ``rows``: ``(B,)`` bool, only these rows are touched; ``generator`` draws the mask."""
+    draw = torch.rand(latents.shape, generator=generator, device=latents.device, dtype=latents.dtype)
+    keep = (draw >= p).to(latents.dtype) / (1 - p)  # (B, L)
     if rows is not None:
         keep = torch.where(rows.unsqueeze(-1), keep, torch.ones_like(keep))
     return latents * keep

@@ -282,7 +282,7 @@ def verify(
     stats = VerifyStats(blocks=len(z), flagged=len(flagged))
     out = read.copy()
     use_prior = prior is not None and posterior_decoding.applies(inf)
-    for group in flagged.split(cfg.group):
+    for group in flagged.split(cfg.group) if len(flagged) else ():
         rows = group.numpy()
         out[rows], noisy = _search(inf, z[group], read[rows], encoded[group], mismatch[group], norm[group], cfg, stats)
         stats.noisy += int(noisy.sum())

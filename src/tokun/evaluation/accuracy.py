@@ -87,6 +87,8 @@ def evaluate(
             bar.update(1)
         for spec in random:
             bar.set_description(spec)
-            out["random"][spec] = codepoint_metrics(tok, random_codepoints(spec, samples, seed=seed))
+            out["random"][spec] = codepoint_metrics(
+                tok, random_codepoints(spec, samples, seed=seed, block_chars=tok.block_chars)
+            )
             bar.update(1)
     return out

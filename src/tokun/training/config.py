@@ -15,7 +15,7 @@ DEEP_LEVEL_LOSS = 0.3  # TrainConfig.level_loss by default for three levels or m
 class TrainConfig:
     """A training run. Every field has a CLI flag of the same name (``--batch-size``...).
 
-    random: random-codepoint specs to sample from (see :func:`tokun.data.parse_spec`), each equally likely.
+    random: random-codepoint specs to sample from (see :func:`tokun.core.sources.parse_spec`), each equally likely.
     texts: UTF-8 files mixed into the data, sampled at random offsets.
     text_ratio: share of blocks drawn from ``texts`` (when any).
     pad_ratio: share of blocks whose tail is cut and padded with U+0000, as the end of every text is.
@@ -49,6 +49,18 @@ class TrainConfig:
         those cross-entropies, times this weight, join the loss. Deep hierarchies need it to leave the
         initial plateau where every byte is predicted from its marginal (see docs/RESULTS.md); 0: off.
         ``None`` (the default) becomes 0.3 for hierarchies of three levels or more, 0 otherwise.
+    steps: optimizer steps (the cosine schedule ends there; a resumed run may raise it).
+    batch_size: blocks per step, per rank under torchrun.
+    lr: peak learning rate of AdamW (after the warm-up).
+    min_lr_ratio: the learning rate at the last step, as a share of ``lr`` (cosine decay).
+    warmup_steps: steps of linear warm-up from 0 to ``lr``.
+    weight_decay: AdamW's decoupled weight decay (not on biases, norms and positional embeddings).
+    grad_clip: the gradients' global norm is clipped to this.
+    seed: seeds the initial weights, and the data, noise and dropout of every step with the rank and the step.
+    eval_every: steps between evaluations on held-out blocks (``log.jsonl``).
+    eval_samples: characters per evaluation set.
+    save_every: steps between checkpoints (and one at the end, or on SIGINT/SIGTERM).
+    keep_checkpoints: the newest checkpoints kept in ``OUT/checkpoints``.
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)

@@ -1,8 +1,9 @@
 """Training: ``train(config, out_dir)``, and ``run(args)`` for ``tokun train``.
 
 Runs unchanged on one process or under ``torchrun --nproc_per_node=K -m tokun train ...``
-(DDP: gloo on CPU, nccl on GPU). Each rank draws its own data (seeded by seed, rank, step);
-the batch size is per rank. Only rank 0 shows progress, evaluates and writes files.
+(DDP: gloo on CPU, nccl on GPU). Each rank draws its own data, noise and dropout from generators seeded by
+(seed, rank, step), so a resumed run draws exactly what an uninterrupted one would; the batch size is per
+rank. Only rank 0 shows progress, evaluates and writes files.
 
 Files of a run directory:
 
@@ -33,12 +34,12 @@ from tqdm import tqdm
 
 from ..core import checkpoint
 from ..core.codec import codepoints_to_bytes
-from ..core.config import PRESETS, preset
-from ..core.distances import edit_distances
+from ..core.config import PRESETS, ModelConfig, field_help, preset
 from ..core.errors import CheckpointError, ConfigError
-from ..core.model import AutoEncoder, byte_metrics, latent_sigma, participation_ratio
+from ..core.model import AutoEncoder, byte_metrics
 from ..core.sources import BlockSampler, random_codepoints
 from .config import TrainConfig
+from .losses import distance_loss, separation_loss, spread_loss
 
 
 def noise_at(step: int, cfg: TrainConfig) -> float:
@@ -57,58 +58,10 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
 
 
-def distance_loss(latents: torch.Tensor, chars: np.ndarray, target: float = 1.0) -> torch.Tensor:
-    """How far, over every pair of rows, the Pearson correlation between the L2 distance of ``(n, L)``
-    latents and the edit distance of their ``(n, C)`` characters falls short of ``target``:
-    ``max(0, target - r)``. With ``target`` 1 that is ``1 - r``, 0 when latent distances follow edit
-    distances linearly; below 1 it is a hinge that stops pulling once the batch reaches ``target``."""
-    n = latents.shape[0]
-    if n < 3:
-        return latents.sum() * 0.0
-    pi, pj = np.triu_indices(n, 1)  # (P,) each: every pair once
-    i, j = torch.from_numpy(pi).to(latents.device), torch.from_numpy(pj).to(latents.device)
-    l2 = ((latents[i] - latents[j]).pow(2).sum(-1) + 1e-8).sqrt()  # (P,); eps: finite gradient at 0
-    edit = torch.from_numpy(edit_distances(chars[pi], chars[pj])).to(l2)  # (P,)
-    l2, edit = l2 - l2.mean(), edit - edit.mean()
-    r = (l2 * edit).sum() / (l2.norm() * edit.norm() + 1e-8)
-    return (target - r).clamp(min=0)
-
-
-def spread_loss(latents: torch.Tensor) -> torch.Tensor:
-    """How unevenly ``(n, L)`` latents spread their variance over directions: ``1 - PR / min(n - 1, L)``,
-    where PR = tr(C)^2 / tr(C^2) is the participation ratio of their covariance C (the number of
-    directions it effectively uses). 0 when every direction the batch can span carries the same variance,
-    which is how a Gaussian channel carries the most under isotropic noise."""
-    n, dim = latents.shape
-    if n < 3:
-        return latents.sum() * 0.0
-    return 1 - participation_ratio(latents) / min(n - 1, dim)
-
-
-def separation_loss(
-    model: AutoEncoder, levels: list[torch.Tensor], chars: np.ndarray, slot: int, margin: float, *, most: int = 1024
-) -> torch.Tensor:
-    """How far a batch's distinct characters fall short of ``margin`` latent spreads from each other as codewords.
-
-    ``levels``: the encoder's levels of ``(n, ...)`` rows (the last: their ``(n, L)`` latents, whose spread is
-    sigma); ``chars``: their ``(n, C)`` codepoints. Two characters in slot ``slot`` of the linear last tokenize
-    block make codewords ``||C W_s (x_a - x_b)||`` apart (x: the slot vector after the block's LayerNorm; C: the
-    centring). Over up to ``most`` distinct characters, the sum over pairs of ``max(0, margin - d / sigma)^2``,
-    per character."""
-    last = model.encoder.blocks[-1]
-    below, latents = levels[-2], levels[-1]  # (n, G, D), (n, L)
-    n, groups, width = below.shape
-    keys = chars.reshape(n * groups, -1)  # (n*G, C/G): the characters of each slot
-    _, first = np.unique(keys, axis=0, return_index=True)  # one row per distinct slot content
-    if len(first) < 2:
-        return latents.sum() * 0.0
-    pick = torch.from_numpy(np.random.default_rng(slot + len(keys)).permutation(first)[:most]).to(below.device)
-    x = last.norm(below.reshape(-1, width)[pick])  # (m, D)
-    codes = x @ model.encoder.slot_weights()[:, slot].T  # (m, L): each character's term in the latent, up to a constant
-    d = torch.cdist(codes, codes) / latent_sigma(latents)  # (m, m) in latent spreads
-    short = (margin - d).clamp(min=0).pow(2)
-    short = short - torch.diag(short.diagonal())  # a character and itself
-    return short.sum() / len(pick)
+def step_generator(cfg: TrainConfig, rank: int, step: int, device: torch.device) -> torch.Generator:
+    """The generator of a step's noise and dropout, seeded by (seed, rank, step) like its data."""
+    seed = int(np.random.SeedSequence([cfg.seed, rank, step]).generate_state(1, np.uint64)[0] >> 1)
+    return torch.Generator(device=device).manual_seed(seed)
 
 
 @dataclasses.dataclass
@@ -145,7 +98,7 @@ class Evaluator:
         rows = max(1, cfg.eval_samples // c)
         self.sets: dict[str, np.ndarray] = {}
         for spec in cfg.random:
-            cps = random_codepoints(spec, rows * c, seed=cfg.seed + 1_000_003)
+            cps = random_codepoints(spec, rows * c, seed=cfg.seed + 1_000_003, block_chars=c)
             self.sets[spec] = codepoints_to_bytes(cps.reshape(rows, c))
         if cfg.texts:
             sampler = BlockSampler(block_chars=c, random=(), texts=cfg.texts, seed=cfg.seed + 1_000_003)
@@ -174,6 +127,83 @@ class _Stop:
         self.signal = signum
 
 
+def build_model(cfg: TrainConfig, device: torch.device) -> AutoEncoder:
+    """The autoencoder to train: seeded initial weights (the same on every rank), or those of ``cfg.init``."""
+    torch.manual_seed(cfg.seed)
+    model = AutoEncoder(cfg.model)
+    if cfg.init:
+        _initialise(model, cfg.init)
+    model = model.to(device)
+    if cfg.freeze_encoder:
+        model.encoder.requires_grad_(False)
+    return model
+
+
+def build_optimizer(model: AutoEncoder, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW over the trained parameters; no weight decay on biases, norms and positional embeddings."""
+    trained = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    decays = [p.ndim >= 2 and "position" not in n for n, p in trained]
+    return torch.optim.AdamW(
+        [
+            {"params": [p for (_, p), d in zip(trained, decays) if d], "weight_decay": cfg.weight_decay},
+            {"params": [p for (_, p), d in zip(trained, decays) if not d], "weight_decay": 0.0},
+        ],
+        lr=cfg.lr,
+        betas=(0.9, 0.99),
+    )
+
+
+@dataclasses.dataclass
+class Batch:
+    """One step's data: ``(B, C)`` codepoints, their ``(B, T)`` bytes, and ``(B,)`` bool, the rows that get
+    noise, dropout and the extra terms (None: every row)."""
+
+    cps: np.ndarray
+    x: torch.Tensor
+    noise_rows: torch.Tensor | None
+
+
+def draw_batch(
+    sampler: BlockSampler, cfg: TrainConfig, noisy: np.ndarray | None, step: int, dev: torch.device
+) -> Batch:
+    cps, source = sampler.sourced(step, cfg.batch_size)
+    x = torch.from_numpy(codepoints_to_bytes(cps)).to(dev, non_blocking=True)  # (B, T)
+    rows = None if noisy is None else torch.from_numpy(np.isin(source, noisy)).to(dev)  # (B,)
+    return Batch(cps, x, rows)
+
+
+def step_loss(
+    net: torch.nn.Module, model: AutoEncoder, cfg: TrainConfig, batch: Batch, step: int, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The loss of one step (cross-entropy on the bytes, plus each enabled term) and the ``(B, T, 256)`` logits."""
+    level_loss = cfg.level_loss or 0.0  # resolved by TrainConfig: never None here
+    outputs = net(
+        batch.x,
+        noise=noise_at(step, cfg),
+        noise_rows=batch.noise_rows,
+        dropout=cfg.latent_dropout,
+        shortcuts=level_loss > 0,
+        details=True,
+        generator=gen,
+    )
+    target = batch.x.reshape(-1).long()  # (B*T,)
+    loss = F.cross_entropy(outputs.logits.reshape(-1, outputs.logits.shape[-1]), target)
+    for level_logits in outputs.below:  # (B, T, 256) per intermediate level
+        loss = loss + level_loss * F.cross_entropy(level_logits.reshape(-1, 256), target)
+    rows = batch.noise_rows
+    keep = slice(None) if rows is None else rows
+    chars = batch.cps if rows is None else batch.cps[rows.cpu().numpy()]
+    if cfg.distance_loss > 0:
+        loss = loss + cfg.distance_loss * distance_loss(outputs.latents[keep], chars, cfg.distance_target)
+    if cfg.spread_loss > 0:
+        loss = loss + cfg.spread_loss * spread_loss(outputs.latents[keep])
+    if cfg.separation_loss > 0:
+        levels = [level[keep] for level in outputs.levels]
+        slot = step % cfg.model.token_dim[-1]
+        loss = loss + cfg.separation_loss * separation_loss(model, levels, chars, slot, cfg.separation_margin)
+    return loss, outputs.logits
+
+
 def train(
     cfg: TrainConfig,
     out_dir: str | Path,
@@ -190,21 +220,8 @@ def train(
     """
     out = Path(out_dir)
     ranks, dev = setup_distributed(device)
-    torch.manual_seed(cfg.seed)  # same initial weights on every rank
-    model = AutoEncoder(cfg.model)
-    if cfg.init:
-        _initialise(model, cfg.init)
-    model = model.to(dev)
-    if cfg.freeze_encoder:
-        model.encoder.requires_grad_(False)
-    trained = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    decay = [p for n, p in trained if p.ndim >= 2 and "position" not in n]
-    no_decay = [p for n, p in trained if not (p.ndim >= 2 and "position" not in n)]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=cfg.lr,
-        betas=(0.9, 0.99),
-    )
+    model = build_model(cfg, dev)
+    optimizer = build_optimizer(model, cfg)
     ckpt_dir = out / "checkpoints"
     start = 0
     if resume:
@@ -214,7 +231,6 @@ def train(
     if ranks.main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "train_config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
-
     net: torch.nn.Module = model
     if ranks.world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
@@ -227,107 +243,100 @@ def train(
         seed=cfg.seed,
         rank=ranks.rank,
     )
-    level_loss = cfg.level_loss or 0.0  # resolved by TrainConfig: never None here
     noisy = None  # indices of the sources whose rows get latent noise (None: every row)
     if cfg.noise_on:
         noisy = np.array([i for i, name in enumerate(sampler.sources()) if name in cfg.noise_on])
-    evaluator = Evaluator(cfg) if ranks.main else None
-    stop = _Stop()
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    bar = tqdm(total=cfg.steps, initial=start, disable=not (progress and ranks.main), unit="step", dynamic_ncols=True)
-    log = open(out / "log.jsonl", "a", encoding="utf-8") if ranks.main else None
-    t0, step, result = time.time(), start, {}
-    try:
+    end = cfg.steps if stop_at is None else min(stop_at, cfg.steps)
+    with _Progress(cfg, out, ranks, start, progress) as report:
         model.train()
-        end = cfg.steps if stop_at is None else min(stop_at, cfg.steps)
         for step in range(start, end):
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, cfg)
-            cps, source = sampler.sourced(step, cfg.batch_size)
-            x = torch.from_numpy(codepoints_to_bytes(cps)).to(dev, non_blocking=True)  # (B, T)
-            noise_rows = None
-            if noisy is not None:
-                noise_rows = torch.from_numpy(np.isin(source, noisy)).to(dev)  # (B,)
-            target = x.reshape(-1).long()  # (B*T,)
-            outputs = net(
-                x,
-                noise=noise_at(step, cfg),
-                noise_rows=noise_rows,
-                dropout=cfg.latent_dropout,
-                shortcuts=level_loss > 0,
-                details=True,
-            )
-            logits = outputs.logits  # (B, T, 256)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target)
-            for level_logits in outputs.below:  # (B, T, 256) per intermediate level
-                loss = loss + level_loss * F.cross_entropy(level_logits.reshape(-1, 256), target)
-            if cfg.distance_loss > 0:
-                z, chars = outputs.latents, cps  # (B, L), (B, C)
-                if noise_rows is not None:
-                    z, chars = z[noise_rows], cps[noise_rows.cpu().numpy()]
-                loss = loss + cfg.distance_loss * distance_loss(z, chars, cfg.distance_target)
-            if cfg.spread_loss > 0:
-                z = outputs.latents if noise_rows is None else outputs.latents[noise_rows]  # (n, L)
-                loss = loss + cfg.spread_loss * spread_loss(z)
-            if cfg.separation_loss > 0:
-                rows = slice(None) if noise_rows is None else noise_rows
-                kept = cps if noise_rows is None else cps[noise_rows.cpu().numpy()]
-                levels = [level[rows] for level in outputs.levels]
-                slot = step % cfg.model.token_dim[-1]
-                loss = loss + cfg.separation_loss * separation_loss(model, levels, kept, slot, cfg.separation_margin)
+            batch = draw_batch(sampler, cfg, noisy, step, dev)
+            loss, logits = step_loss(net, model, cfg, batch, step, step_generator(cfg, ranks.rank, step, dev))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             optimizer.step()
-            done = step + 1
-            if ranks.main and (done % 10 == 0 or done == cfg.steps):
-                m = byte_metrics(logits.detach(), x)
-                bar.set_postfix(
-                    loss=f"{loss.item():.4f}",
-                    byte=f"{m['byte_accuracy']:.4f}",
-                    char=f"{m['char_accuracy']:.4f}",
-                    block=f"{m['block_accuracy']:.3f}",
-                )
-            bar.update(1)
-            if ranks.main and (done % cfg.eval_every == 0 or done == cfg.steps):
-                assert evaluator is not None and log is not None
-                result = evaluator(model, dev)
-                record = {
-                    "step": done,
-                    "loss": loss.item(),
-                    "lr": lr_at(step, cfg),
-                    "seconds": time.time() - t0,
-                    "eval": result,
-                }
-                log.write(json.dumps(record) + "\n")
-                log.flush()
-                bar.write(_summary(done, result))
-            stopping = _agree_stop(stop, ranks, dev)
-            if done % cfg.save_every == 0 or done in (cfg.steps, end) or stopping:
+            report.step(step + 1, loss, logits, batch.x, model, dev)
+            stopping = _agree_stop(report.stop, ranks, dev)
+            if (step + 1) % cfg.save_every == 0 or step + 1 in (cfg.steps, end) or stopping:
                 if ranks.main:
-                    _save(ckpt_dir, model, optimizer, cfg, done)
+                    _save(ckpt_dir, model, optimizer, cfg, step + 1)
                 if ranks.world > 1:
                     dist.barrier()
             if stopping:
-                if ranks.main:
-                    bar.write(
-                        f"tokun: stopped by signal {stop.signal} after step {done}; resume with --resume",
-                        file=sys.stderr,
-                    )
-                raise SystemExit(128 + (stop.signal or 0))
+                report.stopped(step + 1)
         if end < cfg.steps:
             return {}
         if ranks.main and (start < cfg.steps or not (out / "model").exists()):
             checkpoint.save_model(model, out / "model", metadata={"steps": str(cfg.steps), "seed": str(cfg.seed)})
-        if ranks.main and not result and evaluator is not None:
-            result = evaluator(model, dev)
-        return result
-    finally:
-        bar.close()
-        if log is not None:
-            log.close()
-        for s, handler in previous.items():
+        return report.final(model, dev)
+
+
+class _Progress:
+    """Rank 0's progress bar, periodic evaluation (``log.jsonl``) and the stop signals, around the loop."""
+
+    def __init__(self, cfg: TrainConfig, out: Path, ranks: Dist, start: int, progress: bool) -> None:
+        self.cfg, self.out, self.ranks = cfg, out, ranks
+        self.evaluator = Evaluator(cfg) if ranks.main else None
+        self.stop = _Stop()
+        self.bar = tqdm(
+            total=cfg.steps, initial=start, disable=not (progress and ranks.main), unit="step", dynamic_ncols=True
+        )
+        self.result: dict[str, dict[str, float]] = {}
+        self.t0 = time.time()
+
+    def __enter__(self) -> _Progress:
+        self.previous = {s: signal.signal(s, self.stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        self.log = open(self.out / "log.jsonl", "a", encoding="utf-8") if self.ranks.main else None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
+        if self.log is not None:
+            self.log.close()
+        for s, handler in self.previous.items():
             signal.signal(s, handler)
+
+    def step(
+        self,
+        done: int,
+        loss: torch.Tensor,
+        logits: torch.Tensor,
+        x: torch.Tensor,
+        model: AutoEncoder,
+        dev: torch.device,
+    ) -> None:
+        cfg = self.cfg
+        if self.ranks.main and (done % 10 == 0 or done == cfg.steps):
+            m = byte_metrics(logits.detach(), x)
+            self.bar.set_postfix(
+                loss=f"{loss.item():.4f}",
+                byte=f"{m['byte_accuracy']:.4f}",
+                char=f"{m['char_accuracy']:.4f}",
+                block=f"{m['block_accuracy']:.3f}",
+            )
+        self.bar.update(1)
+        if self.ranks.main and (done % cfg.eval_every == 0 or done == cfg.steps):
+            assert self.evaluator is not None and self.log is not None
+            self.result = self.evaluator(model, dev)
+            record = {"step": done, "loss": loss.item(), "lr": lr_at(done - 1, cfg), "seconds": time.time() - self.t0}
+            self.log.write(json.dumps({**record, "eval": self.result}) + "\n")
+            self.log.flush()
+            self.bar.write(_summary(done, self.result))
+
+    def stopped(self, done: int) -> None:
+        if self.ranks.main:
+            self.bar.write(
+                f"tokun: stopped by signal {self.stop.signal} after step {done}; resume with --resume", file=sys.stderr
+            )
+        raise SystemExit(128 + (self.stop.signal or 0))
+
+    def final(self, model: AutoEncoder, dev: torch.device) -> dict[str, dict[str, float]]:
+        if self.ranks.main and not self.result and self.evaluator is not None:
+            self.result = self.evaluator(model, dev)
+        return self.result
 
 
 def _initialise(model: AutoEncoder, init: str) -> None:
@@ -387,131 +396,45 @@ def _resume(ckpt_dir: Path, model: AutoEncoder, optimizer: torch.optim.Optimizer
     raise CheckpointError(f"--resume: every checkpoint in {ckpt_dir} is corrupted")
 
 
-# -- command line -------------------------------------------------------------------------------
+# -- command line: every option is a field of TrainConfig or ModelConfig, declared once -------------------------
+
+FLAG_NAMES = {"texts": "--text"}  # a field whose flag is not its name
+RUN_FLAGS = ("out", "resume", "device", "threads", "no_progress")
+
+
+def _flag(name: str) -> str:
+    return FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
+
+
+def _add_field(p: argparse.ArgumentParser | argparse._ArgumentGroup, f: dataclasses.Field, help: str) -> None:
+    """One flag for a dataclass field, typed from its annotation; default None (the config's default applies)."""
+    kind = str(f.type)
+    kwargs: dict[str, Any] = {"default": None, "help": help, "dest": f.name}
+    if kind == "bool":
+        kwargs["action"] = argparse.BooleanOptionalAction
+    elif kind == "tuple[int, ...]":
+        kwargs.update(type=_int_list, metavar="G,G")
+    elif kind.startswith("tuple["):
+        kwargs.update(nargs="*", metavar=f.name.rstrip("s").upper())
+    else:
+        kwargs["type"] = {"int": int, "float": float}.get(kind.split(" |")[0], str)
+    p.add_argument(_flag(f.name), **kwargs)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    d = TrainConfig()
-    p.add_argument("--preset", default="4x16", choices=sorted(PRESETS), help="model configuration (default: 4x16)")
-    p.add_argument("--token-dim", type=_int_list, help="override the preset's hierarchy, e.g. 4,4,4")
-    p.add_argument("--embed-dim", type=int, help="byte embedding width")
-    p.add_argument("--hidden-dim", type=int, help="width between tokenize blocks")
-    p.add_argument("--latent-dim", type=int, help="latent width")
-    p.add_argument(
-        "--attention", action=argparse.BooleanOptionalAction, default=None, help="self-attention among slots"
-    )
-    p.add_argument("--layer-norm", action=argparse.BooleanOptionalAction, default=None, help="LayerNorm in blocks")
-    p.add_argument("--activation", choices=["relu", "silu", "gelu", "tanh"])
-    p.add_argument(
-        "--latent-activation",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="apply the activation to the latent too (default: linear latent)",
-    )
-    p.add_argument(
-        "--center-latent",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="zero-sum latents and a decoder blind to a shift common to every dimension",
-    )
-    p.add_argument(
-        "--decoder-mlp",
-        type=int,
-        help="width of a residual MLP on the whole latent at the decoder's input, to correct noisy latents "
-        "jointly (default 0: none)",
-    )
-    p.add_argument(
-        "--random",
-        nargs="*",
-        default=list(d.random),
-        metavar="SPEC",
-        help="random codepoint specs: planes0-3 (default), plane0..plane16, assigned, all, START-STOP",
-    )
-    p.add_argument("--text", nargs="*", default=[], metavar="PATH", help="UTF-8 files or folders of *.txt to mix in")
-    p.add_argument("--text-ratio", type=float, default=d.text_ratio, help="share of blocks from --text")
-    p.add_argument("--pad-ratio", type=float, default=d.pad_ratio, help="share of blocks padded with U+0000")
-    p.add_argument(
-        "--latent-noise",
-        type=float,
-        default=d.latent_noise,
-        help="train with Gaussian noise of this many sigmas on the latents (default 0)",
-    )
-    p.add_argument(
-        "--latent-dropout",
-        type=float,
-        default=d.latent_dropout,
-        help="zero each latent dimension with this probability during training (default 0)",
-    )
-    p.add_argument(
-        "--distance-loss",
-        type=float,
-        default=d.distance_loss,
-        help="weight of a term that makes latent distances follow edit distances (default 0)",
-    )
-    p.add_argument(
-        "--distance-target",
-        type=float,
-        default=d.distance_target,
-        help="the distance term stops pulling once a batch's correlation reaches this (default 1: always pulls)",
-    )
-    p.add_argument(
-        "--spread-loss",
-        type=float,
-        default=d.spread_loss,
-        help="weight of a term that spreads the latents' variance evenly over directions (default 0)",
-    )
-    p.add_argument(
-        "--separation-loss",
-        type=float,
-        default=d.separation_loss,
-        help="weight of a term that keeps a batch's characters at least --separation-margin latent spreads apart "
-        "as codewords (default 0)",
-    )
-    p.add_argument(
-        "--separation-margin",
-        type=float,
-        default=d.separation_margin,
-        help="that distance, in latent spreads (default %(default)s)",
-    )
-    p.add_argument(
-        "--noise-on",
-        nargs="*",
-        default=[],
-        metavar="SOURCE",
-        help="only rows from these sources get the noise, dropout and distance term (spec names like local, or text; "
-        "default: all rows)",
-    )
-    p.add_argument("--noise-ramp", type=int, default=d.noise_ramp, help="steps for the noise to rise from 0")
-    p.add_argument(
-        "--level-loss",
-        type=float,
-        default=None,
-        help="weight of the per-level shortcut losses that get deep hierarchies (4x4x4) off their plateau "
-        "(default: 0.3 for three levels or more, else 0)",
-    )
-    p.add_argument(
-        "--init",
-        metavar="MODEL",
-        help="fine-tune: start from this model's weights (shipped name or directory; its config is the run's)",
-    )
-    p.add_argument(
-        "--freeze-encoder",
-        action="store_true",
-        help="train the decoder alone (with --init: a decoder for a code that is already fixed)",
-    )
-    p.add_argument("--steps", type=int, default=d.steps)
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="blocks per step per rank")
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--min-lr-ratio", type=float, default=d.min_lr_ratio)
-    p.add_argument("--warmup-steps", type=int, default=d.warmup_steps)
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--grad-clip", type=float, default=d.grad_clip)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--eval-every", type=int, default=d.eval_every)
-    p.add_argument("--eval-samples", type=int, default=d.eval_samples, help="characters per evaluation set")
-    p.add_argument("--save-every", type=int, default=d.save_every)
-    p.add_argument("--keep-checkpoints", type=int, default=d.keep_checkpoints)
-    p.add_argument("--out", default="runs/tokun", help="run directory (checkpoints, log, final model)")
+    p.add_argument("--recipe", metavar="FILE", help="run a recipe (recipes/*.toml): its stages, in order, into --out")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="model configuration (default: 4x16, the shipped default)")
+    shape = p.add_argument_group("model (override the preset's, or --init's, configuration)")
+    helps = field_help(ModelConfig)
+    for f in dataclasses.fields(ModelConfig):
+        _add_field(shape, f, helps.get(f.name, ""))
+    run = p.add_argument_group("training (docs/training.md)")
+    helps = field_help(TrainConfig)
+    for f in dataclasses.fields(TrainConfig):
+        if f.name != "model":
+            default = f.default if f.default is not dataclasses.MISSING else None
+            _add_field(run, f, f"{helps.get(f.name, '')} (default: {default})".strip())
+    p.add_argument("--out", default=None, help="run directory (checkpoints, log, final model; default runs/tokun)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     p.add_argument("--device", help="cpu, cuda, cuda:1... (default: cuda when available)")
     p.add_argument("--threads", type=int, help="CPU threads (default: torch's)")
@@ -525,65 +448,48 @@ def _int_list(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected integers like 4,16, got {text!r}") from None
 
 
+def given_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The model and training options set on the command line: ``{field: value}``."""
+    names = [f.name for f in dataclasses.fields(ModelConfig)] + [
+        f.name for f in dataclasses.fields(TrainConfig) if f.name != "model"
+    ]
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    overrides = {
-        k: v
-        for k, v in {
-            "token_dim": args.token_dim,
-            "embed_dim": args.embed_dim,
-            "hidden_dim": args.hidden_dim,
-            "latent_dim": args.latent_dim,
-            "attention": args.attention,
-            "layer_norm": args.layer_norm,
-            "activation": args.activation,
-            "latent_activation": args.latent_activation,
-            "center_latent": args.center_latent,
-            "decoder_mlp": args.decoder_mlp,
-        }.items()
-        if v is not None
-    }
-    base = checkpoint.read_config(checkpoint.resolve(args.init)) if args.init else preset(args.preset)
-    model = dataclasses.replace(base, **overrides)
+    given = given_options(args)
+    shape = {f.name for f in dataclasses.fields(ModelConfig)}
+    if args.init and args.preset:
+        raise ConfigError("--init takes the model's own configuration: drop --preset")
+    base = checkpoint.read_config(checkpoint.resolve(args.init)) if args.init else preset(args.preset or "4x16")
+    model = dataclasses.replace(base, **{k: v for k, v in given.items() if k in shape})
     return TrainConfig(
-        model=model,
-        random=tuple(args.random),
-        texts=tuple(args.text),
-        text_ratio=args.text_ratio,
-        pad_ratio=args.pad_ratio,
-        latent_noise=args.latent_noise,
-        latent_dropout=args.latent_dropout,
-        distance_loss=args.distance_loss,
-        distance_target=args.distance_target,
-        spread_loss=args.spread_loss,
-        separation_loss=args.separation_loss,
-        separation_margin=args.separation_margin,
-        noise_on=tuple(args.noise_on),
-        noise_ramp=args.noise_ramp,
-        level_loss=args.level_loss,
-        init=args.init,
-        freeze_encoder=args.freeze_encoder,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        min_lr_ratio=args.min_lr_ratio,
-        warmup_steps=args.warmup_steps,
-        weight_decay=args.weight_decay,
-        grad_clip=args.grad_clip,
-        seed=args.seed,
-        eval_every=args.eval_every,
-        eval_samples=args.eval_samples,
-        save_every=args.save_every,
-        keep_checkpoints=args.keep_checkpoints,
+        model=model, **{k: tuple(v) if isinstance(v, list) else v for k, v in given.items() if k not in shape}
     )
 
 
 def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.recipe:
+        from .recipe import Recipe, run_recipe
+
+        if args.preset or given_options(args):
+            raise ConfigError(
+                "--recipe holds every model and training option: give only --out, --resume, --device, --threads"
+            )
+        if not args.out:
+            raise ConfigError(
+                "--recipe needs --out DIR: its stages go to DIR/<stage>/ and the final model to DIR/model"
+            )
+        final = run_recipe(Recipe.load(args.recipe), args.out, device=args.device, progress=not args.no_progress)
+        print(json.dumps({"out": str(final)}, indent=2))
+        return 0
     cfg = config_from_args(args)
-    result = train(cfg, args.out, resume=args.resume, device=args.device, progress=not args.no_progress)
+    out = args.out or "runs/tokun"
+    result = train(cfg, out, resume=args.resume, device=args.device, progress=not args.no_progress)
     if result:
-        print(json.dumps({"out": str(Path(args.out) / "model"), "eval": result}, indent=2))
+        print(json.dumps({"out": str(Path(out) / "model"), "eval": result}, indent=2))
     if dist.is_initialized():
         dist.destroy_process_group()
     return 0
