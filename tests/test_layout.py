@@ -1,0 +1,56 @@
+"""The package layout holds: imports run downward only, and the README's layout section lists every module."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+PACKAGE = ROOT / "src" / "tokun"
+# what each layer may import from the package (besides itself); cli and the top-level modules import anything
+ALLOWED = {
+    "core": set(),
+    "decoding": {"core"},
+    "training": {"core", "decoding"},
+    "evaluation": {"core", "decoding"},
+    "streaming": {"core", "decoding"},
+    "lm": {"core", "decoding"},
+}
+
+
+def package_imports(path: Path) -> set[str]:
+    """The subpackages of tokun that a module imports (relative or absolute, at any depth of the code)."""
+    layer = path.relative_to(PACKAGE).parts[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 0 and (node.module or "").startswith("tokun."):
+                found.add(node.module.split(".")[1])
+            elif node.level == 1 and node.module:
+                found.add(layer)
+            elif node.level == 2 and node.module:
+                found.add(node.module.split(".")[0])
+            elif node.level == 2 and [a.name for a in node.names] != ["__version__"]:
+                found.add("tokun")  # the package root re-exports every layer
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("tokun.")}
+    return found - {layer}
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_imports_run_downward_only(layer: str) -> None:
+    for path in sorted((PACKAGE / layer).rglob("*.py")):
+        bad = package_imports(path) - ALLOWED[layer]
+        assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}: {layer} may import only {sorted(ALLOWED[layer])}"
+
+
+def test_readme_layout_lists_every_module() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Layout") :]
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "__init__.py" and path.parent != PACKAGE:
+            continue
+        assert f" {path.name} " in section or f" {path.name}\n" in section, f"README's layout misses {path.name}"
+    for folder in ("recipes/", "benchmarks/", "experiments/", "tests/", "docs/"):
+        assert folder in section and (ROOT / folder).is_dir()
