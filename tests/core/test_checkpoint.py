@@ -1,8 +1,12 @@
 import json
+import re
+from pathlib import Path
 
 import pytest
 import torch
+from safetensors import SafetensorError, safe_open
 
+import tokun
 from tokun.core import checkpoint
 from tokun.core.config import ModelConfig
 from tokun.core.errors import CheckpointError, ModelError
@@ -19,11 +23,58 @@ def test_save_load_identical_outputs(tmp_path, tiny_cfg: ModelConfig) -> None:
     assert torch.equal(model(x), loaded(x))
 
 
-def test_no_pickle(tmp_path, tiny_cfg: ModelConfig) -> None:
-    checkpoint.save_model(AutoEncoder(tiny_cfg), tmp_path / "m")
-    head = (tmp_path / "m" / "model.safetensors").read_bytes()[:8]
-    assert int.from_bytes(head, "little") > 0  # safetensors: a little-endian header size, then JSON
-    assert not (tmp_path / "m" / "model.safetensors").read_bytes().startswith(b"\x80")  # pickle protocol byte
+def assert_no_pickle(folder: Path) -> int:
+    """Every file under ``folder`` is JSON or a safetensors file, which cannot hold a pickle; returns how many
+    safetensors files. (Checked by parsing, not by a first byte: a safetensors header length may begin with
+    0x80, the first byte of a pickle.)"""
+    count = 0
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if path.suffix == ".json":
+            json.loads(path.read_text(encoding="utf-8"))
+            continue
+        assert path.suffix == ".safetensors", f"{path}: neither JSON nor safetensors"
+        try:
+            with safe_open(str(path), framework="pt") as fh:  # 8-byte header length, JSON header, raw tensors
+                assert all(fh.get_tensor(name).numel() >= 0 for name in fh.keys())
+        except SafetensorError as err:
+            raise AssertionError(f"{path} is not a safetensors file ({err})") from None
+        count += 1
+    return count
+
+
+def test_the_pickle_check_catches_pickles(tmp_path) -> None:
+    for zipped in (True, False):  # torch.save's zip of pickles, and the legacy raw pickle (b"\x80\x02...")
+        torch.save({"w": torch.zeros(3)}, tmp_path / "model.safetensors", _use_new_zipfile_serialization=zipped)
+        with pytest.raises(AssertionError, match="not a safetensors file"):
+            assert_no_pickle(tmp_path)
+
+
+def test_shipped_files_hold_no_pickle() -> None:
+    package = Path(tokun.__file__).parent
+    for name in checkpoint.shipped_models():
+        assert assert_no_pickle(checkpoint.resolve(name)) == 1
+    assert assert_no_pickle(package / "decoding" / "priors") >= 1
+
+
+def test_saved_model_and_training_checkpoint_hold_no_pickle(tmp_path, tiny_cfg: ModelConfig) -> None:
+    model = AutoEncoder(tiny_cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model(torch.randint(0, 256, (4, tiny_cfg.block_bytes))).sum().backward()
+    opt.step()  # optimizer moments to save
+    checkpoint.save_model(model, tmp_path / "model")
+    checkpoint.save_checkpoint(tmp_path / "checkpoints" / "step-00000001", model, opt, {"step": 1})
+    assert assert_no_pickle(tmp_path) == 3  # model, checkpoint model, optimizer state
+
+
+def test_tokun_never_unpickles() -> None:
+    """No module of tokun calls torch.load or pickle (torch.load unpickles; safetensors never does)."""
+    calls = re.compile(r"\btorch\.(load|save)\s*\(|^\s*(import|from)\s+(c?pickle|dill|cloudpickle|joblib)\b", re.M)
+    sources = sorted(Path(tokun.__file__).parent.rglob("*.py"))
+    assert len(sources) > 10
+    found = [
+        f"{path}: {m.group(0).strip()}" for path in sources for m in calls.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
 
 
 def test_config_mismatch(tmp_path, tiny_cfg: ModelConfig) -> None:

@@ -2,9 +2,10 @@ import dataclasses
 
 import pytest
 import torch
+from torch import nn
 
 from tokun.core.config import PRESETS, ModelConfig
-from tokun.core.model import AutoEncoder, Decoder, Encoder, byte_metrics, count_parameters, drop_dimensions
+from tokun.core.model import ACTIVATIONS, AutoEncoder, Decoder, Encoder, byte_metrics, count_parameters, drop_dimensions
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -55,25 +56,53 @@ def test_blocks_are_independent(tiny_cfg: ModelConfig) -> None:
     assert not torch.equal(zx[2], zy[2])
 
 
-@pytest.mark.parametrize("activation", ["relu", "silu", "gelu", "tanh"])
-def test_activation_and_latent_activation(activation: str) -> None:
-    cfg = ModelConfig(token_dim=(4,), embed_dim=4, latent_dim=8, activation=activation, latent_activation=True)
-    z = AutoEncoder(cfg).encode(torch.randint(0, 256, (64, 4)))
-    if activation == "relu":
-        assert (z >= 0).all()
-    if activation == "tanh":
-        assert (z.abs() <= 1).all()
-    linear = AutoEncoder(ModelConfig(token_dim=(4,), embed_dim=4, latent_dim=8, activation="relu")).encode(
-        torch.randint(0, 256, (64, 4))
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_activation_is_the_one_configured(activation: str) -> None:
+    """Every block applies the configured activation (the latent only with ``latent_activation``), and the same
+    weights under another activation give other latents and logits."""
+    kind = ACTIVATIONS[activation]
+    cfg = ModelConfig(token_dim=(4, 4), embed_dim=8, hidden_dim=12, latent_dim=16, activation=activation)
+    model = AutoEncoder(cfg).eval()
+    assert [type(b.act) for b in model.encoder.blocks] == [kind, nn.Identity]  # the default latent is linear
+    assert [type(b.act) for b in model.decoder.blocks] == [kind, kind]
+    x = torch.randint(0, 256, (32, cfg.block_bytes))
+    z, logits = model.encode(x), model(x)
+    for other in sorted(ACTIVATIONS.keys() - {activation}):
+        twin = AutoEncoder(dataclasses.replace(cfg, activation=other)).eval()
+        twin.load_state_dict(model.state_dict())  # activations hold no weights: the same model but for them
+        assert not torch.allclose(twin.encode(x), z, atol=1e-4)
+        assert not torch.allclose(twin(x), logits, atol=1e-4)
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_latent_activation_applies_the_activation_to_the_latent(activation: str) -> None:
+    cfg = ModelConfig(
+        token_dim=(4,), embed_dim=4, latent_dim=8, activation=activation, latent_activation=True, center_latent=False
     )
-    assert (linear < 0).any()  # the default latent is linear
+    model = AutoEncoder(cfg).eval()
+    x = torch.randint(0, 256, (64, 4))
+    z = model.encode(x)
+    model.encoder.blocks[-1].act = nn.Identity()
+    pre = model.encode(x)  # the same latents before the activation
+    torch.testing.assert_close(z, ACTIVATIONS[activation]()(pre))
+    assert not torch.allclose(z, pre)
+    if activation == "relu":
+        assert (z >= 0).all() and (pre < 0).any()
+    if activation == "tanh":
+        assert (z.abs() < 1).all()
 
 
 def test_parameter_count_of_4x16() -> None:
-    model = AutoEncoder(PRESETS["4x16"])
-    # encoder: embedding 256*256, LN 2*256, pos 4*256, Linear 1024*256+256, LN 2*256, pos 16*256, Linear 4096*256+256
-    expected_encoder = 256 * 256 + 512 + 1024 + 1024 * 256 + 256 + 512 + 4096 + 4096 * 256 + 256
-    assert count_parameters(model.encoder) == expected_encoder
+    cfg = PRESETS["4x16"]
+    e, h, lat = cfg.block_widths()  # embedding E, character vectors H, latent L
+    model = AutoEncoder(cfg)
+    # embedding 256*E; block 1: LN 2E, positions 4E, Linear 4E*H + H; block 2: LN 2H, positions 16H, Linear 16H*L + L
+    encoder = 256 * e + 2 * e + 4 * e + 4 * e * h + h + 2 * h + 16 * h + 16 * h * lat + lat
+    # the mirror (Linear L*16H + 16H, positions 16H, LN 2H; Linear H*4E + 4E, positions 4E, LN 2E), then the head
+    decoder = lat * 16 * h + 16 * h + 16 * h + 2 * h + h * 4 * e + 4 * e + 4 * e + 2 * e + e * 256 + 256
+    assert count_parameters(model.encoder) == encoder
+    assert count_parameters(model.decoder) == decoder
+    assert count_parameters(model) == encoder + decoder
 
 
 def test_byte_metrics() -> None:
@@ -114,7 +143,7 @@ def test_centred_latents_ignore_a_common_shift() -> None:
     assert torch.allclose(z.sum(-1), torch.zeros(5), atol=1e-5)
     shift = torch.randn(5, 1) * 10
     assert torch.allclose(model.decode(z + shift), model.decode(z), atol=1e-5)
-    plain = AutoEncoder(ModelConfig(token_dim=(4, 2), embed_dim=8, latent_dim=16)).eval()
+    plain = AutoEncoder(ModelConfig(token_dim=(4, 2), embed_dim=8, latent_dim=16, center_latent=False)).eval()
     assert not torch.allclose(plain.decode(z + shift), plain.decode(z), atol=1e-3)
 
 
@@ -138,7 +167,7 @@ def test_shortcuts_decode_each_intermediate_level() -> None:
 
 
 def test_decoder_mlp_starts_as_the_identity_and_sees_the_whole_block() -> None:
-    plain_cfg = ModelConfig(token_dim=(4, 2), embed_dim=8, hidden_dim=6, latent_dim=16)
+    plain_cfg = ModelConfig(token_dim=(4, 2), embed_dim=8, hidden_dim=6, latent_dim=16, center_latent=False)
     cfg = dataclasses.replace(plain_cfg, decoder_mlp=32)
     plain, with_mlp = Decoder(plain_cfg), Decoder(cfg)
     missing, unexpected = with_mlp.load_state_dict(plain.state_dict(), strict=False)

@@ -1,7 +1,9 @@
 import numpy as np
+import pytest
 import torch
 
 from tokun.core import codec
+from tokun.core.model import latent_sigma
 from tokun.decoding.tokenizer import Tokenizer
 from tokun.evaluation import noise
 
@@ -13,6 +15,22 @@ def test_int8_roundtrip_is_close() -> None:
     q = noise.int8_roundtrip(z)
     step = z.abs().amax(0) / 127
     assert ((q - z).abs() <= step / 2 + 1e-6).all()
+
+
+def test_isotropic_noise_has_the_spread_it_is_asked_for() -> None:
+    z = torch.randn(4000, 32) * torch.linspace(0.5, 2.0, 32) + 3.0  # (N, L): uneven dimensions, off centre
+    sigma = float(latent_sigma(z))
+    noisy = noise.isotropic_noise(z, 0.5, generator=torch.Generator().manual_seed(1))
+    d = noisy - z
+    assert abs(float(d.mean())) < 0.01 and abs(float(d.std()) / (0.5 * sigma) - 1) < 0.01  # N(0, (k sigma)^2)
+    assert abs(float(d.std(0).std()) / float(d.std())) < 0.05  # the same on every dimension
+    # sigma defaults to the latents' own; a seed gives the same draw; k = 0 leaves the latents as they are
+    again = noise.isotropic_noise(z, 0.5, sigma, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(again, noisy)
+    assert not torch.equal(noise.isotropic_noise(z, 0.5, generator=torch.Generator().manual_seed(2)), noisy)
+    assert torch.equal(noise.isotropic_noise(z, 0.0, generator=torch.Generator().manual_seed(1)), z)
+    twice = noise.isotropic_noise(z, 0.5, 2 * sigma, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(twice - z, 2 * d)
 
 
 def test_participation_ratio_counts_the_directions_in_use() -> None:
@@ -30,6 +48,7 @@ def test_spearman() -> None:
     assert abs(noise._spearman(x, -x) + 1.0) < 1e-12
 
 
+@pytest.mark.slow
 def test_sweep_on_the_shipped_model() -> None:
     tok = Tokenizer.load()
     cps = noise.corpus_blocks(tok, [str(FIXTURE)], max_blocks=64)
@@ -42,6 +61,7 @@ def test_sweep_on_the_shipped_model() -> None:
     assert len(near) == 3 and near[0]["distance"] <= near[-1]["distance"]
 
 
+@pytest.mark.slow
 def test_measure_is_what_tokun_noise_prints() -> None:
     """One measurement, shared by `tokun noise` and scripts/noise_study.py; structured noise of the
     centred default is mostly a shift common to all dimensions, which it ignores."""
