@@ -14,6 +14,9 @@ import pytest
         "tokun.core.config",
         "tokun.decoding.tokenizer",
         "tokun.lm.params",
+        "tokun.lm.patching",
+        "tokun.lm.local",
+        "tokun.lm.flops",
         "tokun.core.splits",
     ],
 )

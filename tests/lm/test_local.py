@@ -1,0 +1,151 @@
+"""The local decoder's likelihood is a normalised distribution over patches; sampling is seeded."""
+
+import itertools
+
+import pytest
+import torch
+
+from tokun.core.errors import ConfigError, InputError
+from tokun.lm.local import LocalConfig, LocalDecoder, draw
+
+TINY = LocalConfig(units=4, unit_vocab=3, global_dim=8, dim=16, layers=2, heads=2)
+
+
+def every_sequence(cfg: LocalConfig) -> torch.Tensor:
+    """``(vocab ** units, units)``: every unit sequence of one patch."""
+    return torch.tensor(list(itertools.product(range(cfg.unit_vocab), repeat=cfg.units)))
+
+
+def patch_of(sequence: list[int], cfg: LocalConfig) -> tuple[int, ...]:
+    """The patch a unit sequence stands for: up to and including its first end character, or all of it."""
+    for start in range(0, cfg.units, cfg.char_units):
+        if cfg.end_unit is not None and all(x == cfg.end_unit for x in sequence[start : start + cfg.char_units]):
+            return tuple(sequence[: start + cfg.char_units])
+    return tuple(sequence)
+
+
+def total_probability(decoder: LocalDecoder, state: torch.Tensor) -> float:
+    """Sum of the probabilities of every distinct patch (sequences equal up to their end character count once)."""
+    sequences = every_sequence(decoder.cfg)  # (S, U)
+    logp = decoder.log_prob(state.expand(1, len(sequences), -1), sequences[None]).double()[0]  # (S,)
+    patches = {patch_of(seq, decoder.cfg): lp for seq, lp in zip(sequences.tolist(), logp.tolist())}
+    assert len(patches) < len(sequences) or decoder.cfg.end_unit is None
+    return float(torch.tensor(list(patches.values()), dtype=torch.float64).exp().sum())
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        TINY,  # fixed length: all 3**4 sequences
+        LocalConfig(units=4, unit_vocab=3, global_dim=8, dim=16, layers=2, heads=2, end_unit=0),
+        LocalConfig(units=4, unit_vocab=3, global_dim=8, dim=16, layers=2, heads=2, end_unit=2, char_units=2),
+        LocalConfig(units=6, unit_vocab=2, global_dim=8, dim=16, layers=1, heads=2, end_unit=0, char_units=3),
+    ],
+    ids=["fixed", "end-unit", "end-char-of-2-units", "end-char-of-3-units"],
+)
+def test_probabilities_of_every_patch_sum_to_one(cfg: LocalConfig) -> None:
+    torch.manual_seed(1)
+    decoder = LocalDecoder(cfg).eval()
+    for p in decoder.parameters():  # random weights at a scale that makes the distribution far from uniform
+        torch.nn.init.normal_(p, std=0.5)
+    for _ in range(3):
+        state = torch.randn(1, 1, cfg.global_dim)
+        assert abs(total_probability(decoder, state) - 1.0) < 1e-5
+
+
+def test_the_end_character_closes_a_patch() -> None:
+    cfg = LocalConfig(units=8, unit_vocab=5, global_dim=4, dim=8, heads=2, end_unit=0, char_units=2)
+    decoder = LocalDecoder(cfg)
+    units = torch.tensor([[[1, 0, 0, 0, 3, 3, 0, 0], [0, 0, 4, 4, 0, 0, 0, 0], [1, 2, 3, 4, 1, 2, 3, 0]]])
+    assert decoder.scored(units).sum(-1).tolist() == [[4, 2, 8]]
+    # units after the end character are neither scored nor seen by the scored ones
+    changed = units.clone()
+    changed[0, 0, 4:] = 2
+    changed[0, 1, 2:] = 1
+    state = torch.randn(1, 3, 4)
+    assert torch.allclose(decoder.log_prob(state, units), decoder.log_prob(state, changed), atol=1e-6)
+    assert torch.allclose(decoder.log_prob(state, units), decoder.log_prob(state, units, trim=False), atol=1e-6)
+
+
+def test_log_prob_is_the_sum_of_per_unit_log_softmax() -> None:
+    cfg = LocalConfig(units=8, unit_vocab=256, global_dim=12, dim=16, heads=4, layers=2)
+    decoder = LocalDecoder(cfg)
+    state, units = torch.randn(2, 3, 12), torch.randint(0, 256, (2, 3, 8), dtype=torch.uint8)
+    logits = decoder(state, units)  # (B, P, U, V)
+    expected = logits.log_softmax(-1).gather(-1, units.long()[..., None]).squeeze(-1).sum(-1)
+    assert torch.allclose(decoder.log_prob(state, units), expected, atol=1e-5)
+
+
+def test_unit_u_sees_only_the_units_before_it() -> None:
+    decoder = LocalDecoder(TINY).eval()
+    state, units = torch.randn(1, 2, 8), torch.randint(0, 3, (1, 2, 4))
+    changed = units.clone()
+    changed[..., 2] = (units[..., 2] + 1) % 3
+    a, b = decoder(state, units), decoder(state, changed)
+    assert torch.allclose(a[..., :3, :], b[..., :3, :], atol=1e-6)
+    assert not torch.allclose(a[..., 3, :], b[..., 3, :])
+
+
+def test_gradients_reach_the_global_state() -> None:
+    decoder = LocalDecoder(LocalConfig(units=8, unit_vocab=256, global_dim=12, dim=16, end_unit=0, char_units=4))
+    state = torch.randn(2, 3, 12, requires_grad=True)
+    units = torch.randint(0, 256, (2, 3, 8))
+    decoder.log_prob(state, units).sum().backward()
+    assert state.grad is not None and state.grad.abs().sum() > 0
+    assert all(p.grad is not None for p in decoder.parameters())
+
+
+@pytest.mark.parametrize("top_p", [1.0, 0.8])
+def test_sampling_is_reproducible_with_a_seeded_generator(top_p: float) -> None:
+    cfg = LocalConfig(units=12, unit_vocab=256, global_dim=12, dim=16, end_unit=0, char_units=4)
+    decoder = LocalDecoder(cfg).eval()
+    state = torch.randn(2, 5, 12)
+    first = decoder.sample(state, temperature=1.0, top_p=top_p, generator=torch.Generator().manual_seed(7))
+    again = decoder.sample(state, temperature=1.0, top_p=top_p, generator=torch.Generator().manual_seed(7))
+    other = decoder.sample(state, temperature=1.0, top_p=top_p, generator=torch.Generator().manual_seed(8))
+    assert first.shape == (2, 5, 12) and first.dtype == torch.long
+    assert torch.equal(first, again) and not torch.equal(first, other)
+    # after its end character a sampled patch is padding, so log_prob scores exactly what was drawn
+    assert torch.equal(first.masked_fill(~decoder.scored(first), 0), first)
+
+
+def test_sampling_stops_at_the_end_character() -> None:
+    cfg = LocalConfig(units=8, unit_vocab=4, global_dim=4, dim=8, heads=2, end_unit=3, char_units=2)
+    decoder = LocalDecoder(cfg).eval()
+    bias = torch.tensor([0.0, 0.0, 0.0, 50.0])  # the end unit is (almost) certain
+    decoder.head.register_forward_hook(lambda _module, _input, out: out * 0 + bias)
+    units = decoder.sample(torch.randn(1, 2, 4), generator=torch.Generator().manual_seed(0))
+    assert units.tolist() == [[[3] * 8, [3] * 8]]
+    assert decoder.scored(units).sum(-1).tolist() == [[2, 2]]
+
+
+def test_greedy_and_nucleus_draws() -> None:
+    logits = torch.tensor([[0.0, 3.0, 1.0], [5.0, 0.0, 4.9]])
+    assert draw(logits, temperature=0).tolist() == [1, 0]
+    gen = torch.Generator().manual_seed(0)
+    # probabilities: row 0 (0.04, 0.84, 0.11), row 1 (0.52, 0.004, 0.47)
+    picks = torch.stack([draw(logits, top_p=0.5, generator=gen) for _ in range(50)])
+    assert (picks == torch.tensor([1, 0])).all()  # the top unit alone reaches half the mass
+    picks = torch.stack([draw(logits, top_p=0.9, generator=gen) for _ in range(100)])
+    assert set(picks[:, 0].tolist()) == {1, 2} and set(picks[:, 1].tolist()) == {0, 2}
+
+
+def test_bad_configs_and_shapes_are_refused() -> None:
+    with pytest.raises(ConfigError):
+        LocalConfig(units=6, char_units=4)
+    with pytest.raises(ConfigError):
+        LocalConfig(units=4, dim=10, heads=4)
+    with pytest.raises(ConfigError):
+        LocalConfig(units=4, unit_vocab=3, end_unit=3)
+    with pytest.raises(InputError):
+        LocalDecoder(TINY).log_prob(torch.zeros(1, 1, 8), torch.zeros(1, 1, 5, dtype=torch.long))
+
+
+def test_flop_parts_count_every_matrix_once() -> None:
+    cfg = LocalConfig(units=8, unit_vocab=256, global_dim=12, dim=16, layers=2, heads=2)
+    decoder = LocalDecoder(cfg)
+    slots, blocks = decoder.flop_parts(patches=10)
+    matrices = sum(p.numel() for name, p in decoder.named_parameters() if name.endswith("weight") and p.dim() == 2)
+    assert slots.parameters + blocks.parameters == matrices - decoder.embed.weight.numel()
+    assert (slots.tokens, blocks.tokens, blocks.context, blocks.layers) == (10, 80, 8, 2)
+    assert decoder.flop_parts(patches=10, units=4)[1].tokens == 40
