@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from tokun.core.config import ModelConfig
@@ -70,3 +71,12 @@ def test_units_cut_text_for_each_model() -> None:
         assert batch.shape[:2] == (2, 9)
     assert Units("bpe", text, bpe_vocab=300).positions(text) < Units("bytes", text).positions(text)
     assert Units("tokun", text).positions(text) == -(-len(text) // 16)
+
+
+@pytest.mark.parametrize("model, message", [("4x4x8", "32 characters"), ("no-such-model", "unknown model")])
+def test_compare_refuses_models_it_cannot_compare_up_front(model: str, message: str, capsys) -> None:
+    from tokun.cli import main
+
+    assert main(["lm", "compare", "--model", model, "--minutes", "0.01", "--corpora", "/nonexistent"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

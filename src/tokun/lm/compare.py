@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from ..core import codec
-from ..core.checkpoint import load_model
+from ..core.checkpoint import load_model, read_config, resolve
 from ..core.config import ModelConfig
 from ..core.errors import InputError, ModelError
 from ..core.splits import split_lines
@@ -123,6 +123,22 @@ class Units:
             nbytes = len(w) - 1 if self.kind == "bytes" else len(self.bpe.decode(w[1:].tolist()).encode("utf-8"))  # type: ignore[union-attr]
             out.append((torch.from_numpy(w)[None], nbytes))
         return out
+
+
+BLOCK_CHARS = 16  # the comparison's tokun units are 16-character blocks
+
+
+def check_tokun_model(name: str) -> None:
+    """Refuse, before any training, a model whose blocks are not the comparison's 16 characters."""
+    try:
+        cfg = read_config(resolve(name))
+    except ModelError as err:
+        raise InputError(f"lm compare --model: {err}") from None
+    if cfg.block_chars != BLOCK_CHARS:
+        raise InputError(
+            f"lm compare --model {name}: its blocks hold {cfg.block_chars} characters; the comparison's models read "
+            f"{BLOCK_CHARS}-character blocks (4x16, 4x16-exact)"
+        )
 
 
 def build(kind: str, units: Units, cfg: LMConfig, tokun_model: str) -> torch.nn.Module:
@@ -225,6 +241,7 @@ def compare(
 ) -> dict[str, Any]:
     """Train the three models for ``minutes`` each; ``cfg`` sets the body (its context scales all three)."""
     base = cfg or LMConfig()
+    check_tokun_model(tokun_model)
     train, val = split_corpus(corpora)
     if len(train) < 20_000:
         raise InputError("lm compare needs more training text (at least 20,000 characters)")
