@@ -5,7 +5,7 @@
 Batches drawn as the shipped default's recipe draws them (its random specs, 30 % text lines, 10 %
 padding); over the text and ``local`` rows of each (``--noise-on text local``), the Pearson
 correlation r between latent L2 distances and character edit distances, exactly as training
-computes it (``1 - tokun.training.train.distance_loss``). Prints the mean and spread of r over the batches,
+computes it (``1 - tokun.training.losses.distance_loss``). Prints the mean and spread of r over the batches,
 to choose a ``--distance-target`` for a run.
 """
 
@@ -19,7 +19,7 @@ import torch
 from tokun.core.checkpoint import load_model
 from tokun.core.codec import codepoints_to_bytes
 from tokun.core.sources import BlockSampler
-from tokun.training.train import distance_loss
+from tokun.training.losses import distance_loss
 
 RANDOM = ("planes0-3", "assigned", "plane0", "0-0x800", "local")
 ROWS = ("text", "local")

@@ -3,7 +3,7 @@
     python experiments/code_geometry.py ../shared/corpora --model 4x16 --slots 0 7 --k 0.5   # ~1 min
 
 For a model whose last tokenize block is linear, two texts that differ in one character of slot s lie
-||C W_s (x_a - x_b)|| apart (:class:`tokun.decoding.verify.SlotTerms`). Over the distinct characters of the texts, per
+||C W_s (x_a - x_b)|| apart (:class:`tokun.decoding.slots.SlotTerms`). Over the distinct characters of the texts, per
 slot: the median, and the frequency-weighted mean, of each character's distance to its nearest other character
 of the texts, in latent spreads σ (σ as ``tokun noise``), and the norm of a slot's term; isotropic noise of k σ
 confuses two codewords d apart with probability Q(d / 2k). Then, at each k, what the decoder's misreadings
@@ -25,8 +25,8 @@ from tokun.core import codec
 from tokun.core.errors import TokunError
 from tokun.core.model import latent_sigma
 from tokun.core.textio import read_text, text_files
+from tokun.decoding.slots import SlotTerms
 from tokun.decoding.tokenizer import Tokenizer
-from tokun.decoding.verify import SlotTerms
 from tokun.evaluation.noise import corpus_blocks, isotropic_noise
 
 
@@ -69,7 +69,7 @@ def main() -> int:
     except TokunError as e:
         print(f"code_geometry: error: {e}", file=sys.stderr)
         return 2
-    terms = tok.slot_terms
+    terms = tok.inference.slot_terms
     if terms is None or terms.slot_bytes != 4:
         print("code_geometry: error: needs a linear last block of one character per slot (4x16)", file=sys.stderr)
         return 2

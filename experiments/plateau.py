@@ -14,7 +14,7 @@ changes helps enough: only the per-level loss (``--level-loss``, the decoder's l
 encoder's intermediate levels) leaves the plateau.
 
 Rows that change the model's structure or initialisation (no decoder activation, no decoder LayerNorm,
-orthogonal initialisation) apply their change to the model the trainer builds, right after it is built.
+orthogonal initialisation) apply their change to the model the trainer builds, before it builds the optimizer.
 """
 
 from __future__ import annotations
@@ -34,30 +34,34 @@ from tokun.core.model import AutoEncoder
 from tokun.training import train as trainer
 from tokun.training.config import TrainConfig
 
-TWO_LEVELS = {"token_dim": (4, 4), "embed_dim": 16, "latent_dim": 32}
-THREE_LEVELS = {"token_dim": (4, 4, 4), "embed_dim": 16, "hidden_dim": 32, "latent_dim": 64, "activation": "silu"}
+# the historical models' settings (GELU, latents not centred; a two-level model's middle as wide as its latent),
+# written out: ModelConfig's defaults are the shipped 4x16's
+TWO_LEVELS = {"token_dim": (4, 4), "embed_dim": 16, "hidden_dim": None, "latent_dim": 32}
+TWO_LEVELS |= {"activation": "gelu", "center_latent": False}
+THREE_LEVELS = {"token_dim": (4, 4, 4), "embed_dim": 16, "hidden_dim": 32, "latent_dim": 64}
+THREE_LEVELS |= {"activation": "silu", "center_latent": False}
 DATA = "0-0x100"
 
 
 @contextlib.contextmanager
 def built_by_trainer(patch: Callable[[AutoEncoder], None] | None) -> Iterator[list[AutoEncoder]]:
-    """Within the block, the model :func:`tokun.training.train.train` builds gets ``patch`` applied right after it
-    is built (the seed has been set just before, as for any run), and is appended to the yielded list."""
+    """Within the block, the model :func:`tokun.training.train.train` builds (:func:`~tokun.training.train.build_model`:
+    seeded, before its optimizer) gets ``patch`` applied, and is appended to the yielded list."""
     built: list[AutoEncoder] = []
-    original = trainer.AutoEncoder
+    original = trainer.build_model
 
-    class Patched(original):  # type: ignore[misc, valid-type]
-        def __init__(self, cfg: ModelConfig) -> None:
-            super().__init__(cfg)
-            if patch is not None:
-                patch(self)
-            built.append(self)
+    def build_model(cfg: TrainConfig, device: torch.device) -> AutoEncoder:
+        model = original(cfg, device)
+        if patch is not None:
+            patch(model)
+        built.append(model)
+        return model
 
-    trainer.AutoEncoder = Patched
+    trainer.build_model = build_model
     try:
         yield built
     finally:
-        trainer.AutoEncoder = original
+        trainer.build_model = original
 
 
 def run(

@@ -28,18 +28,19 @@ from tokun.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 
+V2 = preset("4x16-v2")  # the study's 4x16: the historical 256-wide GELU model (the shipped 4x16 is preset("4x16"))
 CONFIGS: dict[str, ModelConfig] = {
-    "4x16": preset("4x16"),
+    "4x16": V2,
     "16x4": preset("16x4"),
     "4x4x4": preset("4x4x4"),
     "64": preset("64"),
     "4x4": preset("4x4"),
-    "4x16 attention": dataclasses.replace(preset("4x16"), attention=True),
-    "4x16 no LayerNorm": dataclasses.replace(preset("4x16"), layer_norm=False),
-    "4x16 relu": dataclasses.replace(preset("4x16"), activation="relu"),
-    "4x16 silu": dataclasses.replace(preset("4x16"), activation="silu"),
-    "4x16 tanh": dataclasses.replace(preset("4x16"), activation="tanh"),
-    "4x16 embed 64": dataclasses.replace(preset("4x16"), embed_dim=64),
+    "4x16 attention": preset("4x16-attention"),
+    "4x16 no LayerNorm": dataclasses.replace(V2, layer_norm=False),
+    "4x16 relu": dataclasses.replace(V2, activation="relu"),
+    "4x16 silu": dataclasses.replace(V2, activation="silu"),
+    "4x16 tanh": dataclasses.replace(V2, activation="tanh"),
+    "4x16 embed 64": dataclasses.replace(V2, embed_dim=64),
     "4x4x4 level loss": preset("4x4x4"),
 }
 LEVEL_LOSS = {"4x4x4 level loss": 0.3}  # rows trained with the per-level loss, and its weight
