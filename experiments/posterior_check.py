@@ -25,10 +25,10 @@ import torch
 
 from tokun.core import codec
 from tokun.core.errors import TokunError
-from tokun.core.model import latent_sigma
-from tokun.decoding import verify as repair
+from tokun.decoding.posterior import noise_variance, score_terms
 from tokun.decoding.tokenizer import Tokenizer
-from tokun.evaluation.noise import corpus_blocks
+from tokun.decoding.verify import VerifyConfig
+from tokun.evaluation.noise import corpus_blocks, isotropic_noise
 
 
 def main() -> int:
@@ -50,39 +50,23 @@ def main() -> int:
         return 2
     assert prior is not None
     z = tok.encode_bytes(codec.codepoints_to_bytes(cps))
-    noisy = z + args.k * float(latent_sigma(z)) * torch.randn(
-        z.shape, generator=torch.Generator().manual_seed(args.seed)
-    )
-    seen: list[float] = []
-    original = repair.posterior
-
-    def spy(*a, **kw):  # the noise variance the call estimated
-        seen.append(a[4])
-        return original(*a, **kw)
-
-    repair.posterior = spy
-    read = codec.bytes_to_codepoints(tok.decode_bytes(noisy))
-    repair.posterior = original
-    if not seen:
+    noisy = isotropic_noise(z, args.k, generator=torch.Generator().manual_seed(args.seed))
+    decoded, stats = tok.read(noisy)
+    if stats.posterior == 0:
         print("posterior_check: the latents were not read by their posterior (too little noise?)", file=sys.stderr)
         return 2
-    s2 = seen[0]
+    read = codec.bytes_to_codepoints(decoded)
     real = np.ones_like(cps, dtype=bool)  # padding at a text's end is not scored
     real[(cps == 0) & (np.cumsum(cps[:, ::-1] != 0, axis=1)[:, ::-1] == 0)] = False
     wrong = (read != cps) & real
     rows = np.nonzero(wrong.any(1))[0]
-    zc = noisy[rows] - noisy[rows].mean(-1, keepdim=True) if tok.model.cfg.center_latent else noisy[rows]
-    w = repair.RepairConfig().decoder_weight
+    # each block's noise variance, as verified decoding estimates it: from the decoder's own reading
+    s2 = noise_variance(tok.inference, noisy[rows], tok.inference.read(noisy[rows]))
+    w = VerifyConfig().decoder_weight
 
-    @torch.inference_mode()
     def terms(texts: np.ndarray) -> torch.Tensor:
-        """``(n, C)`` codepoints -> ``(n, 3)``: log prior, log p_decoder, log likelihood."""
-        t = torch.from_numpy(texts.astype(np.int64))
-        data = codec.codepoints_to_bytes(texts)
-        logp = torch.log_softmax(tok.decoder(zc).float(), -1)  # (n, T, 256)
-        dec = logp.gather(-1, torch.from_numpy(data.astype(np.int64)).unsqueeze(-1)).squeeze(-1).sum(1)
-        lik = -(tok.encode_bytes(data) - zc).pow(2).sum(-1) / (2 * s2)
-        return torch.stack([prior.block_logp(t), dec, lik], 1)
+        """``(n, C)`` codepoints -> ``(n, 3)``: log prior, log p_decoder, log likelihood (the library's terms)."""
+        return score_terms(tok.inference, prior, noisy[rows], codec.codepoints_to_bytes(texts), s2)
 
     right, got = terms(cps[rows]), terms(read[rows])
     weights = torch.tensor([1.0, w, 1.0])

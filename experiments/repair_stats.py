@@ -9,8 +9,8 @@ Prints, as JSON:
 - ``search``: over the whole texts, the decoder's misread blocks, the blocks searched, how many needed the wide
   search, and the misread blocks left after verification;
 - ``noisy_without_gain_test``: at isotropic noise ``--k`` on ``--noisy-blocks`` blocks, character accuracy as the
-  decoder reads them and after a nearest-codeword search that accepts any nearer text (no gain test, no share
-  rule): why verified decoding leaves noisy latents alone;
+  decoder reads them and after a nearest-codeword search that accepts any nearer text (no gain test, every block
+  searched wide and deep): why verified decoding leaves noisy latents alone;
 - ``first_preactivation_max``: the largest |pre-activation| of the decoder's first layer on the texts' blocks
   (float16 holds 65,504; hence ``InFloat32``).
 """
@@ -18,7 +18,6 @@ Prints, as JSON:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 
@@ -27,12 +26,11 @@ import torch
 
 from tokun.core import codec
 from tokun.core.errors import TokunError
-from tokun.core.model import latent_sigma
 from tokun.core.sources import random_codepoints
 from tokun.core.textio import read_text, text_files
-from tokun.decoding import verify as repair
 from tokun.decoding.tokenizer import Tokenizer
-from tokun.evaluation.noise import corpus_blocks, int8_roundtrip
+from tokun.decoding.verify import VerifyConfig, verify
+from tokun.evaluation.noise import corpus_blocks, int8_roundtrip, isotropic_noise
 
 
 def mismatch(tok: Tokenizer, rows: np.ndarray, z: torch.Tensor) -> dict:
@@ -72,32 +70,21 @@ def main() -> int:
 
     z = tok.encode_bytes(texts)
     read = tok.decode_bytes(z)
-    wide = 0
-    greedy = repair.greedy
-
-    def counting(*a, **kw):  # the wide search's alternatives are the ones with more than 1,000 per character
-        nonlocal wide
-        wide += len(a[3]) if a[6].shape[2] > 1000 else 0
-        return greedy(*a, **kw)
-
-    repair.greedy = counting
-    fixed = repair.repair(tok, z, read)
-    repair.greedy = greedy
-    cfg = repair.RepairConfig()
-    flagged = (tok.encode_bytes(read) - z).norm(dim=-1) > cfg.flag * z.norm(dim=-1)
+    fixed, stats = verify(tok.inference, z, read)
     out["search"] = {
         "blocks": len(texts),
         "misread": int((~(read == texts).all(1)).sum()),
-        "searched": int(flagged.sum()),
-        "wide": wide,
+        "searched": stats.flagged,
+        "wide": stats.wide,
+        "deep": stats.deep,
         "misread_after": int((~(fixed == texts).all(1)).sum()),
     }
 
     z = tok.encode_bytes(codec.codepoints_to_bytes(sample))
-    noisy = z + args.k * float(latent_sigma(z)) * torch.randn(z.shape, generator=torch.Generator().manual_seed(0))
+    noisy = isotropic_noise(z, args.k, generator=torch.Generator().manual_seed(0))
     read = tok.decode_bytes(noisy)
-    anything = dataclasses.replace(cfg, gain=1.0, max_share=1.0, few=len(z))
-    searched = repair.repair(tok, noisy, read, anything)
+    anything = VerifyConfig(gain=1.0, slip_share=0.0)  # every far block searched wide and deep, any nearer text kept
+    searched, _ = verify(tok.inference, noisy, read, cfg=anything)
     right = codec.codepoints_to_bytes(sample).reshape(-1, 4)
     out["noisy_without_gain_test"] = {
         "k": args.k,

@@ -32,6 +32,27 @@ def applies(inf: Inference) -> bool:
     return inf.slot_terms is not None and inf.slot_terms.slot_bytes == CHAR_BYTES
 
 
+def noise_variance(inf: Inference, z: torch.Tensor, read: np.ndarray) -> torch.Tensor:
+    """``(F, L)`` latents and a ``(F, T)`` reading of them -> ``(F,)`` each block's noise variance per dimension,
+    ``||E(read) - z||^2 / L``, if the reading is right (centred first, for a centred model)."""
+    zc = z - z.mean(-1, keepdim=True) if inf.centred else z
+    return (inf.encode_bytes(read) - zc.float().cpu()).pow(2).mean(-1)
+
+
+@torch.inference_mode()
+def score_terms(inf: Inference, prior: CharPrior, z: torch.Tensor, read: np.ndarray, s2: torch.Tensor) -> torch.Tensor:
+    """``(F, L)`` latents and candidate ``(F, T)`` texts (bytes) -> ``(F, 3)``: the three terms of the posterior
+    (module docstring) for each, log p(text), log p_decoder(text | z) and -||E(text) - z||^2 / (2 s^2); the score is
+    ``terms @ [1, decoder_weight, 1]``."""
+    zc = (z - z.mean(-1, keepdim=True) if inf.centred else z).float()
+    data = torch.from_numpy(read.astype(np.int64)).to(inf.device)  # (F, T)
+    logp = inf.log_probs(zc.to(inf.device)).flatten(1, 2)  # (F, T, 256)
+    decoder = logp.gather(-1, data.unsqueeze(-1)).squeeze(-1).sum(1).cpu()  # (F,)
+    likelihood = -(inf.encode_bytes(read) - zc.cpu()).pow(2).sum(-1) / (2 * s2)  # (F,)
+    cps = codepoints(data.view(len(data), -1, CHAR_BYTES)).cpu()  # (F, C)
+    return torch.stack([prior.block_logp(cps), decoder, likelihood], 1)
+
+
 def posterior_alternatives(logp: torch.Tensor, top: int, *, planes: int = 4, width: int = 16) -> torch.Tensor:
     """``(F, C, 4, 256)`` byte log-probabilities -> ``(F, C, top, 4)`` candidate characters for the posterior: the
     ``top`` likeliest characters under the decoder's bytes taken as independent (the sum of their log-

@@ -289,7 +289,7 @@ def verify(
         if use_prior and noisy.any():
             assert prior is not None
             pick = group[torch.from_numpy(noisy)]
-            s2 = (encoded[pick] - z[pick]).pow(2).mean(-1)  # (n,) each block's noise variance, if its reading is right
+            s2 = (encoded[pick] - z[pick]).pow(2).mean(-1)  # (n,) as posterior.noise_variance: z is centred here
             out[rows[noisy]] = posterior_decoding.posterior(
                 inf, prior, z[pick], read[rows[noisy]], encoded[pick], s2, cfg
             )
