@@ -51,9 +51,14 @@ def test_token_lm_shapes() -> None:
 
 
 def test_macs_per_block_of_4x16() -> None:
-    enc, dec = macs_per_block(ModelConfig())
+    from tokun.core.config import preset
+
+    enc, dec = macs_per_block(preset("4x16-v2"))  # embed 256: characters of 4 x 256 -> 256, blocks of 16 x 256 -> 256
     assert enc == 16 * 1024 * 256 + 4096 * 256
     assert dec == 4096 * 256 + 16 * 1024 * 256 + 64 * 256 * 256
+    enc, dec = macs_per_block(ModelConfig())  # the shipped 4x16: embed 64, characters of 128
+    assert enc == 16 * (4 * 64) * 128 + (16 * 128) * 256
+    assert dec == (16 * 128) * 256 + 16 * 128 * (4 * 64) + 64 * 64 * 256
     _, with_mlp = macs_per_block(ModelConfig(decoder_mlp=1024))
     assert with_mlp - dec == 2 * 256 * 1024  # up and down projections, once per latent
 

@@ -94,10 +94,24 @@ def test_training_with_latent_dropout(tmp_path: Path) -> None:
 
 
 def test_training_with_noise_on_text_rows(tmp_path: Path) -> None:
-    cfg = tiny_train(texts=(str(FIXTURE),), text_ratio=0.5, latent_noise=0.3, noise_on=("text",), noise_ramp=20)
+    cfg = tiny_train(
+        texts=(str(FIXTURE),),
+        text_ratio=0.5,
+        latent_noise=0.3,
+        noise_on=("text",),
+        noise_ramp=20,
+        steps=200,
+        batch_size=64,
+    )
     result = train(cfg, tmp_path, progress=False)
-    assert result["0-0x100"]["byte_accuracy"] > 0.5
+    assert result["0-0x100"]["byte_accuracy"] > 0.8  # predicting zeros alone gives 0.75 on 0-0x100
     assert json.loads((tmp_path / "train_config.json").read_text())["noise_on"] == ["text"]
+    model = checkpoint.load_model(tmp_path / "model").eval()  # only the rows named get noise
+    x = torch.from_numpy(codepoints_to_bytes(np.arange(65, 69, dtype=np.uint32).reshape(4, 1)))  # (4, 4) bytes
+    rows = torch.tensor([True, False, True, False])
+    with torch.no_grad():
+        clean, noisy = model(x), model(x, noise=1.0, noise_rows=rows, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(clean[~rows], noisy[~rows]) and not torch.equal(clean[rows], noisy[rows])
 
 
 def test_training_lowers_the_loss_and_writes_model(tmp_path: Path) -> None:
@@ -423,14 +437,20 @@ def test_training_with_separation_loss(tmp_path: Path) -> None:
     cfg = tiny_train(
         model=model, texts=(str(FIXTURE),), text_ratio=0.5, separation_loss=0.1, noise_on=("text",), steps=20
     )
-    train(cfg, tmp_path, progress=False)
-    assert json.loads((tmp_path / "train_config.json").read_text())["separation_loss"] == 0.1
+    train(cfg, tmp_path / "with", progress=False)
+    assert json.loads((tmp_path / "with" / "train_config.json").read_text())["separation_loss"] == 0.1
+    train(dataclasses.replace(cfg, separation_loss=0.0), tmp_path / "without", progress=False)
+    a, b = (checkpoint.load_model(tmp_path / d / "model").state_dict() for d in ("with", "without"))
+    assert not torch.equal(a["encoder.blocks.1.proj.weight"], b["encoder.blocks.1.proj.weight"])  # the term acted
 
 
 def test_training_with_distance_loss(tmp_path: Path) -> None:
     cfg = tiny_train(texts=(str(FIXTURE),), text_ratio=0.5, distance_loss=0.5, noise_on=("text",), steps=40)
-    train(cfg, tmp_path, progress=False)
-    assert json.loads((tmp_path / "train_config.json").read_text())["distance_loss"] == 0.5
+    train(cfg, tmp_path / "with", progress=False)
+    assert json.loads((tmp_path / "with" / "train_config.json").read_text())["distance_loss"] == 0.5
+    train(dataclasses.replace(cfg, distance_loss=0.0), tmp_path / "without", progress=False)
+    a, b = (checkpoint.load_model(tmp_path / d / "model").state_dict() for d in ("with", "without"))
+    assert any(not torch.equal(a[k], b[k]) for k in a if k.startswith("encoder."))  # the term acted
 
 
 def test_init_fine_tunes_a_model_and_refuses_another_config(tmp_path: Path) -> None:
@@ -476,9 +496,17 @@ def test_training_with_a_decoder_mlp(tmp_path: Path) -> None:
     args = build_parser().parse_args(["train", *TINY_ARGS, "--decoder-mlp", "64"])
     model_cfg = config_from_args(args).model
     assert model_cfg.decoder_mlp == 64
-    cfg = tiny_train(model=model_cfg, texts=(str(FIXTURE),), text_ratio=0.5, latent_noise=0.3, noise_on=("text",))
+    cfg = tiny_train(
+        model=model_cfg,
+        texts=(str(FIXTURE),),
+        text_ratio=0.5,
+        latent_noise=0.3,
+        noise_on=("text",),
+        steps=200,
+        batch_size=64,
+    )
     result = train(cfg, tmp_path, progress=False)
-    assert result["0-0x100"]["byte_accuracy"] > 0.5
+    assert result["0-0x100"]["byte_accuracy"] > 0.8  # predicting zeros alone gives 0.75
     model = checkpoint.load_model(tmp_path / "model")
     assert model.cfg.decoder_mlp == 64
     assert model.decoder.mlp.down.weight.abs().max() > 0  # zero at initialisation: it trained
