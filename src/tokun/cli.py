@@ -287,7 +287,7 @@ def cmd_lm(args: argparse.Namespace) -> int:
     from .lm import compare as lm_train
 
     if args.lm_command == "generate":
-        print(lm_train.generate(args.prompt, folder=Path(args.out) / "tokun", blocks=args.blocks))
+        print(lm_train.generate(args.prompt, folder=Path(args.out) / "tokun-direct", blocks=args.blocks))
         return 0
     import torch
 
@@ -298,6 +298,10 @@ def cmd_lm(args: argparse.Namespace) -> int:
     result = lm_train.compare(
         args.corpora,
         minutes=args.minutes,
+        flops=args.flops,
+        seeds=args.seeds,
+        models=tuple(args.models),
+        lr=args.lr,
         out=Path(args.out),
         batch=args.batch_size,
         seed=args.seed,
@@ -309,19 +313,26 @@ def cmd_lm(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
+    import numpy as np
+
     print(f"{args.minutes} min per model; train {result['train_chars']:,} chars, validation {result['val_chars']:,}")
     print(
-        f"{'model':8} {'bits/byte':>9} {'pos/1000ch':>10} {'vocab params':>12} {'body params':>11} "
+        f"{'model':13} {'bits/byte':>9} {'seeds':>13} {'pos/1000ch':>10} {'vocab params':>12} {'body params':>11} "
         f"{'train ch/s':>10} {'train FLOPs':>11} {'langs won':>9}"
     )
     models = result["models"]
     for kind, m in models.items():
         wins = sum(
-            all(m["per_language"][lang] <= o["per_language"].get(lang, 1e9) for k, o in models.items() if k != kind)
+            all(
+                m["per_language"][lang] <= o["per_language"].get(lang, 1e9)
+                for k, o in models.items()
+                if k != kind and k != m.get("model") and o.get("model") != kind  # `tokun` is one of the others
+            )
             for lang in m["per_language"]
         )
         print(
-            f"{kind:8} {m['bits_per_byte']:>9.4f} {m['positions_per_1000_chars']:>10.1f} "
+            f"{kind:13} {m['bits_per_byte']:>9.4f} {np.std(m['bits_per_byte_seeds']):>6.4f} ({len(m['bits_per_byte_seeds'])}) "
+            f"{m['positions_per_1000_chars']:>10.1f} "
             f"{m['parameters']['vocabulary']:>12,} {m['parameters']['body']:>11,} {m['train_chars_per_s']:>10,.0f} "
             f"{m['train_flops']:>11.3g} {wins:>6}/{len(m['per_language'])}"
         )
@@ -448,7 +459,17 @@ def build_parser() -> argparse.ArgumentParser:
     lm_sub = p.add_subparsers(dest="lm_command", required=True, metavar="LM_COMMAND")
     c = lm_sub.add_parser("compare", help="train tokun, byte and BPE models for the same time; bits per byte")
     c.add_argument("--corpora", nargs="*", default=["../shared/corpora"], help="text files or folders")
-    c.add_argument("--minutes", type=float, default=8.0, help="training wall-clock per model (default 8)")
+    c.add_argument("--minutes", type=float, default=8.0, help="training wall-clock per model and seed (default 8)")
+    c.add_argument("--flops", type=float, help="training FLOPs per model and seed (ends first of this and --minutes)")
+    c.add_argument("--seeds", type=int, default=1, help="seeds per model: mean and spread reported (default 1)")
+    c.add_argument(
+        "--models",
+        nargs="+",
+        default=["tokun", "patch-learned", "tokun-direct", "bytes", "bpe"],
+        metavar="NAME",
+        help="tokun (the best tokun patch model), tokun-words, tokun-16, patch-learned, tokun-direct, bytes, bpe",
+    )
+    c.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default 1e-3)")
     c.add_argument("--model", default=argparse.SUPPRESS, help="tokun model at both ends (default: 4x16)")
     c.add_argument("--batch-size", type=int, default=16)
     c.add_argument("--threads", type=int)
@@ -465,7 +486,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("split", cmd_split, "split a corpus into training and held-out text, by line", model=False)
     p.add_argument("corpora", help="a UTF-8 text file or a folder of *.txt")
     p.add_argument("out", help="output folder: OUT/train/ and OUT/val/, one file per input file")
-    p.add_argument("--tail", action="store_true", help="hold out the last tenth of each file (default: every 10th line)")
+    p.add_argument(
+        "--tail", action="store_true", help="hold out the last tenth of each file (default: every 10th line)"
+    )
 
     p = command("prior", cmd_prior, "the character prior of posterior decoding", model=False)
     prior_sub = p.add_subparsers(dest="prior_command", required=True, metavar="PRIOR_COMMAND")

@@ -3,7 +3,7 @@ import torch
 
 from tokun.core.config import ModelConfig
 from tokun.core.model import AutoEncoder
-from tokun.lm.compare import macs_per_block
+from tokun.lm.flops import macs_per_block
 from tokun.lm.model import Body, LMConfig, TokenLM, TokunLM, rotary
 
 CFG = LMConfig(dim=32, layers=2, heads=2, ffn=64, context=8)
@@ -85,3 +85,33 @@ def test_compare_refuses_models_it_cannot_compare_up_front(model: str, message: 
     assert main(["lm", "compare", "--model", model, "--minutes", "0.01", "--corpora", "/nonexistent"]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_compare_json_holds_every_model_seed_and_budget(tmp_path) -> None:
+    """The `tokun lm compare --json` contract: budget, per-model seeds, FLOPs, patch scheme, parameters, languages;
+    `tokun` is the best tokun patch model and says which."""
+    from tokun.lm.compare import compare
+
+    from ..conftest import FIXTURE
+
+    lines = FIXTURE.read_text(encoding="utf-8").splitlines()
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, part in (("a", lines[::2]), ("b", lines[1::2])):
+        (corpus / f"{name}.txt").write_text("\n".join(part * 30) + "\n", encoding="utf-8")
+    cfg = LMConfig(dim=32, layers=1, heads=2, ffn=64, context=8)
+    result = compare(
+        [str(corpus)], minutes=0.02, flops=2e8, seeds=2, models=("tokun", "patch-learned", "bytes"), out=tmp_path / "o",
+        batch=4, progress=False, cfg=cfg,
+    )  # fmt: skip
+    assert result["budget"] == {"minutes": 0.02, "flops": 2e8, "seeds": 2}
+    assert set(result["models"]) >= {"tokun", "patch-learned", "bytes"}
+    for name, m in result["models"].items():
+        assert len(m["bits_per_byte_seeds"]) == 2 and 0 < m["bits_per_byte"] < 20, name
+        assert abs(m["bits_per_byte"] - sum(m["bits_per_byte_seeds"]) / 2) < 1e-9
+        assert m["train_flops"] > 0 and set(m["per_language"]) == {"a", "b"}
+        assert {"body", "vocabulary", "trainable"} <= set(m["parameters"])
+    tokun = result["models"]["tokun"]
+    assert tokun["model"] in ("tokun-words", "tokun-16") and tokun["patch"] in ("words", "fixed-16")
+    assert result["models"]["patch-learned"]["patch"] == "words" and result["models"]["bytes"]["patch"] == "byte"

@@ -26,11 +26,12 @@ from tqdm import tqdm
 
 from ..core import codec
 from ..core.checkpoint import load_model, read_config, resolve
-from ..core.config import ModelConfig
 from ..core.errors import InputError, ModelError
 from ..core.splits import split_lines
 from ..core.textio import read_text, text_files
+from .flops import Mode, Part, macs_per_block, model_train_flops
 from .model import LMConfig, TokenLM, TokunLM, bits, vocabulary_and_body_parameters
+from .patch_model import LearnedPatchEmbedding, Patched, PatchLM, TokunPatchEmbedding, patches_of
 
 PRESETS = {
     "cpu": LMConfig(),  # 4 layers x 256, contexts 64 tokun / 256 bytes / 128 BPE positions
@@ -47,35 +48,35 @@ def split_corpus(paths: list[str]) -> tuple[str, dict[str, str]]:
     return "\n".join(train), val
 
 
-def macs_per_block(cfg: ModelConfig) -> tuple[int, int]:
-    """Multiply-adds of the tokun encoder and decoder per latent (Linear layers only)."""
-    widths = cfg.block_widths()
-    enc = dec = 0
-    applications = cfg.block_bytes
-    for i, g in enumerate(cfg.token_dim):
-        applications //= g
-        enc += applications * g * widths[i] * widths[i + 1]
-        dec += applications * widths[i + 1] * g * widths[i]
-    dec += cfg.block_bytes * cfg.embed_dim * 256  # head
-    dec += 2 * cfg.latent_dim * cfg.decoder_mlp  # the decoder's latent MLP
-    return enc, dec
+MODELS = ("tokun", "tokun-words", "tokun-16", "patch-learned", "tokun-direct", "bytes", "bpe")
+PATCH_MODELS = {"tokun-words": "words", "tokun-16": "fixed-16", "patch-learned": "words"}  # name -> patching
+BEST_OF = ("tokun-words", "tokun-16")  # `tokun` is the best of these tokun patch models
+CONTEXTS = {"tokun-direct": 64, "bytes": 256, "bpe": 128, "patch": 64}  # positions per window (cpu preset)
 
 
 class Units:
-    """One model's view of text: how it is cut into positions, and how a training window is drawn."""
+    """One model's view of text: how it is cut into positions, and how a training window is drawn.
 
-    def __init__(self, kind: str, train: str, *, bpe_vocab: int = 4096) -> None:
+    ``kind``: ``tokun`` (16-character blocks, today's ``tokun-direct``), ``bytes``, ``bpe``, or ``patch`` with a
+    patching ``scheme`` (:mod:`tokun.lm.patch_model`)."""
+
+    def __init__(self, kind: str, train: str, *, bpe_vocab: int = 4096, scheme: str = "words") -> None:
         self.kind = kind
+        self.scheme = scheme
         self.bpe = None
         if kind == "bpe":
             from tokenizers import ByteLevelBPETokenizer
 
             self.bpe = ByteLevelBPETokenizer()
             self.bpe.train_from_iterator(train.splitlines(), vocab_size=bpe_vocab, min_frequency=2, show_progress=False)
-        self.train_ids = self.ids(train) if kind != "tokun" else None
+        self.train_ids = self.ids(train) if kind in ("bytes", "bpe") else None
         self.train_cps = codec.to_codepoints(train) if kind == "tokun" else None
+        self.train_patches = Patched.of(train, scheme) if kind == "patch" else None
         # characters of text per sequence position, for throughput in characters per second
-        self.chars_per_position = 16.0 if self.train_ids is None else len(train) / len(self.train_ids)
+        self.chars_per_position = len(train) / self.positions_of_train() if kind != "tokun" else 16.0
+
+    def positions_of_train(self) -> int:
+        return len(self.train_patches) if self.train_patches is not None else len(self.train_ids)  # type: ignore[arg-type]
 
     @property
     def vocab(self) -> int:
@@ -89,9 +90,11 @@ class Units:
 
     def positions(self, text: str) -> int:
         """Sequence positions this model needs for ``text``."""
-        return -(-len(text) // 16) if self.kind == "tokun" else len(self.ids(text))
+        if self.kind == "tokun":
+            return -(-len(text) // 16)
+        return len(patches_of(text, self.scheme)) if self.kind == "patch" else len(self.ids(text))
 
-    def batch(self, rng: np.random.Generator, batch: int, context: int) -> torch.Tensor:
+    def batch(self, rng: np.random.Generator, batch: int, context: int) -> Any:
         """Random training windows of ``context + 1`` positions (cut at any character for tokun)."""
         if self.kind == "tokun":
             assert self.train_cps is not None
@@ -99,13 +102,18 @@ class Units:
             starts = rng.integers(0, len(self.train_cps) - n, size=batch)
             cps = self.train_cps[starts[:, None] + np.arange(n)]  # (B, n)
             return torch.from_numpy(codec.codepoints_to_bytes(cps.reshape(batch, context + 1, 16)))  # (B, T+1, 64)
+        if self.kind == "patch":
+            data = self.train_patches
+            assert data is not None
+            rows = rng.integers(0, len(data) - context - 1, size=batch)[:, None] + np.arange(context + 1)  # (B, T+1)
+            return torch.from_numpy(data.blocks[rows]), torch.from_numpy(data.units[rows])  # (B, T+1, 64), (B, T+1, U)
         assert self.train_ids is not None
         starts = rng.integers(0, len(self.train_ids) - context - 1, size=batch)
         return torch.from_numpy(self.train_ids[starts[:, None] + np.arange(context + 1)])  # (B, T+1)
 
-    def windows(self, text: str, context: int) -> list[tuple[torch.Tensor, int]]:
+    def windows(self, text: str, context: int) -> list[tuple[Any, int]]:
         """Non-overlapping evaluation windows and the UTF-8 bytes of the part each predicts."""
-        out = []
+        out: list[tuple[Any, int]] = []
         if self.kind == "tokun":
             rows = codec.encode(text)  # (N, 64)
             for s in range(0, len(rows), context + 1):
@@ -114,6 +122,15 @@ class Units:
                     continue
                 predicted = text[(s + 1) * 16 : (s + len(w)) * 16]
                 out.append((torch.from_numpy(w)[None], len(predicted.encode("utf-8"))))
+            return out
+        if self.kind == "patch":
+            data = Patched.of(text, self.scheme)
+            for s in range(0, len(data), context + 1):
+                w = slice(s, s + context + 1)
+                if len(data.units[w]) < 2:
+                    continue
+                batch = (torch.from_numpy(data.blocks[w])[None], torch.from_numpy(data.units[w])[None])
+                out.append((batch, int(data.nbytes[w][1:].sum())))  # every patch but the window's first is scored
             return out
         ids = self.ids(text)
         for s in range(0, len(ids), context + 1):
@@ -141,19 +158,39 @@ def check_tokun_model(name: str) -> None:
         )
 
 
-def build(kind: str, units: Units, cfg: LMConfig, tokun_model: str) -> torch.nn.Module:
-    if kind == "tokun":
+def units_for(name: str, train: str) -> Units:
+    if name in PATCH_MODELS:
+        return Units("patch", train, scheme=PATCH_MODELS[name])
+    return Units("tokun" if name == "tokun-direct" else name, train)
+
+
+def build(name: str, units: Units, cfg: LMConfig, tokun_model: str) -> torch.nn.Module:
+    if name == "tokun-direct":
         auto = load_model(tokun_model)
         return TokunLM(auto, cfg, latent_scale=_latent_scale(auto, units))
+    if name in PATCH_MODELS:
+        if name == "patch-learned":
+            embedding: torch.nn.Module = LearnedPatchEmbedding(cfg.dim)
+        else:
+            auto = load_model(tokun_model)
+            embedding = TokunPatchEmbedding(auto, cfg.dim, latent_scale=_latent_scale(auto, units))
+        return PatchLM(embedding, cfg, PatchLM.local_config(cfg))
     return TokenLM(units.vocab, cfg)
 
 
 def _latent_scale(auto, units: Units) -> float:
     """Std of the tokun latents over a sample of the training text (the output projection's target scale)."""
-    assert units.train_cps is not None
-    sample = codec.codepoints_to_bytes(codec.pad_codepoints(units.train_cps[:200_000], 16))
+    if units.train_patches is not None:
+        sample = units.train_patches.blocks[:12_500]
+    else:
+        assert units.train_cps is not None
+        sample = codec.codepoints_to_bytes(codec.pad_codepoints(units.train_cps[:200_000], 16))
     with torch.no_grad():
         return float(auto.encoder(torch.from_numpy(sample)).std())
+
+
+def _to(x: Any, device: str | torch.device) -> Any:
+    return tuple(t.to(device) for t in x) if isinstance(x, tuple) else x.to(device)
 
 
 def evaluate_bpb(model: torch.nn.Module, units: Units, texts: dict[str, str], context: int) -> dict[str, Any]:
@@ -164,7 +201,7 @@ def evaluate_bpb(model: torch.nn.Module, units: Units, texts: dict[str, str], co
         for name, text in texts.items():
             nll, nbytes = 0.0, 0
             for window, count in units.windows(text, context):
-                loss, _ = model.loss(window.to(device))
+                loss, _ = model.loss(_to(window, device))
                 nll += float(loss)
                 nbytes += count
             if nbytes:
@@ -175,12 +212,29 @@ def evaluate_bpb(model: torch.nn.Module, units: Units, texts: dict[str, str], co
     return {"bits_per_byte": total_bits / max(1, total_bytes), "per_language": per}
 
 
+def step_flops(model: torch.nn.Module, cfg: LMConfig, batch: int, units_run: int) -> int:
+    """Training FLOPs of one step (:mod:`tokun.lm.flops`): every trained, frozen and attention part counted."""
+    positions = batch * cfg.context
+    body = sum(p.numel() for p in model.body.parameters() if p.ndim >= 2)  # type: ignore[union-attr]
+    attention = Part("body", body, positions, Mode.TRAINED, cfg.layers, cfg.context, cfg.dim)
+    if isinstance(model, PatchLM):
+        return model_train_flops(model.flop_parts(positions, units_run))
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad and p.ndim >= 2)
+    parts = [attention, Part("vocabulary layers", trainable - body, positions, Mode.TRAINED)]
+    if isinstance(model, TokunLM):
+        enc, dec = macs_per_block(model.input.encoder.cfg)
+        parts.append(Part("tokun encoder (frozen)", enc, positions, Mode.FROZEN))
+        parts.append(Part("tokun decoder (frozen, backward)", dec, positions, Mode.FROZEN_BACKWARD))
+    return model_train_flops(parts)
+
+
 def train_one(
-    kind: str,
+    name: str,
     units: Units,
     cfg: LMConfig,
     *,
     seconds: float,
+    flops: float | None = None,
     batch: int,
     lr: float,
     seed: int,
@@ -188,18 +242,24 @@ def train_one(
     progress: bool,
     device: str = "cpu",
 ) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Train one model until ``seconds`` of wall-clock or ``flops`` training FLOPs, whichever comes first."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = build(kind, units, cfg, tokun_model).to(device)
+    model = build(name, units, cfg, tokun_model).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.95), weight_decay=0.1)
-    t0, step, chars = time.time(), 0, 0
-    bar = tqdm(total=int(seconds), disable=not progress, desc=kind, unit="s", leave=False)
-    while (elapsed := time.time() - t0) < seconds:
-        scale = min(1.0, (step + 1) / 50) * 0.5 * (1 + math.cos(math.pi * elapsed / seconds))
+    t0, step, chars, spent = time.time(), 0, 0.0, 0
+    bar = tqdm(total=int(seconds), disable=not progress, desc=name, unit="s", leave=False)
+
+    def progress_share() -> float:
+        by_time = (time.time() - t0) / seconds
+        return max(by_time, spent / flops) if flops else by_time
+
+    while (done := progress_share()) < 1:
+        scale = min(1.0, (step + 1) / 50) * 0.5 * (1 + math.cos(math.pi * done))
         for group in opt.param_groups:
             group["lr"] = lr * max(scale, 0.02)
-        x = units.batch(rng, batch, cfg.context).to(device)
+        x = _to(units.batch(rng, batch, cfg.context), device)
         loss, count = model.loss(x)
         opt.zero_grad(set_to_none=True)
         (loss / count).backward()
@@ -207,22 +267,20 @@ def train_one(
         opt.step()
         step += 1
         chars += batch * cfg.context * units.chars_per_position
-        bar.n = int(elapsed)
+        units_run = int(x[1].shape[-1]) if isinstance(x, tuple) else 0
+        if isinstance(model, PatchLM):  # the local decoder runs up to the batch's longest patch
+            units_run = int(model.local.scored(x[1][:, 1:]).sum(-1).max())
+        spent += step_flops(model, cfg, batch, units_run)
+        bar.n = int(time.time() - t0)
         bar.set_postfix(loss=f"{loss.item() / count:.3f}")
     bar.close()
     seconds_used = time.time() - t0
-    counts = vocabulary_and_body_parameters(model)
-    positions = step * batch * cfg.context
-    flops = 6 * counts["trainable"] * positions
-    if kind == "tokun":
-        enc, dec = macs_per_block(model.input.encoder.cfg)
-        flops += positions * (2 * enc + 4 * dec)  # frozen: encoder forward, decoder forward + input gradients
     return model, {
         "steps": step,
         "seconds": seconds_used,
         "train_chars_per_s": chars / seconds_used,
-        "train_flops": float(flops),
-        "parameters": counts,
+        "train_flops": float(spent),
+        "parameters": vocabulary_and_body_parameters(model),
     }
 
 
@@ -231,6 +289,9 @@ def compare(
     *,
     minutes: float,
     out: Path,
+    flops: float | None = None,
+    seeds: int = 1,
+    models: tuple[str, ...] = ("tokun", "patch-learned", "tokun-direct", "bytes", "bpe"),
     batch: int = 16,
     lr: float = 1e-3,
     seed: int = 0,
@@ -239,41 +300,67 @@ def compare(
     device: str = "cpu",
     cfg: LMConfig | None = None,
 ) -> dict[str, Any]:
-    """Train the three models for ``minutes`` each; ``cfg`` sets the body (its context scales all three)."""
+    """Train each of ``models`` for ``minutes`` (or ``flops``, whichever ends first), ``seeds`` times; ``cfg`` sets
+    the body (its context scales every model's). ``tokun`` trains every tokun patch model and reports the best."""
     base = cfg or LMConfig()
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        raise InputError(f"lm compare --models: unknown {', '.join(unknown)}; models: {', '.join(MODELS)}")
+    if seeds < 1:
+        raise InputError(f"--seeds must be at least 1, got {seeds}")
     check_tokun_model(tokun_model)
     train, val = split_corpus(corpora)
     if len(train) < 20_000:
         raise InputError("lm compare needs more training text (at least 20,000 characters)")
     out.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {
+        "budget": {"minutes": minutes, "flops": flops, "seeds": seeds},
         "minutes_per_model": minutes,
         "train_chars": len(train),
         "val_chars": sum(len(v) for v in val.values()),
         "models": {},
     }
-    contexts = {"tokun": 64, "bytes": 256, "bpe": 128}
+    run = [m for m in MODELS if m != "tokun" and (m in models or (m in BEST_OF and "tokun" in models))]
     val_all = "\n".join(val.values())
-    for kind in ("tokun", "bytes", "bpe"):
-        units = Units(kind, train)
-        cfg_kind = replace(base, context=contexts[kind] * base.context // 64)
-        model, info = train_one(
-            kind,
-            units,
-            cfg_kind,
-            seconds=60 * minutes,
-            batch=batch,
-            lr=lr,
-            seed=seed,
-            tokun_model=tokun_model,
-            progress=progress,
-            device=device,
-        )
-        info.update(evaluate_bpb(model, units, val, cfg_kind.context))
+    for name in run:
+        units = units_for(name, train)
+        context = CONTEXTS["patch" if name in PATCH_MODELS else name]
+        cfg_kind = replace(base, context=context * base.context // 64)
+        runs = []
+        for s in range(seeds):
+            model, info = train_one(
+                name,
+                units,
+                cfg_kind,
+                seconds=60 * minutes,
+                flops=flops,
+                batch=batch,
+                lr=lr,
+                seed=seed + s,
+                tokun_model=tokun_model,
+                progress=progress,
+                device=device,
+            )
+            info.update(evaluate_bpb(model, units, val, cfg_kind.context))
+            runs.append(info)
+        info = dict(runs[0])
+        info["bits_per_byte_seeds"] = [r["bits_per_byte"] for r in runs]
+        info["bits_per_byte"] = float(np.mean(info["bits_per_byte_seeds"]))
+        info["per_language"] = {
+            k: float(np.mean([r["per_language"][k] for r in runs])) for k in runs[0]["per_language"]
+        }
+        for key in ("train_flops", "train_chars_per_s", "seconds", "steps"):
+            info[key] = float(np.mean([r[key] for r in runs]))
+        info["patch"] = PATCH_MODELS.get(name) or {"tokun-direct": "fixed-16", "bytes": "byte", "bpe": "bpe-4096"}[name]
         info["positions_per_1000_chars"] = 1000 * units.positions(val_all) / len(val_all)
         info["context_positions"] = cfg_kind.context
-        result["models"][kind] = info
-        _save(model.cpu(), kind, cfg_kind, units, tokun_model, out / kind)
+        result["models"][name] = info
+        _save(model.cpu(), name, cfg_kind, units, tokun_model, out / name)
+    if "tokun" in models:
+        best = min(BEST_OF, key=lambda m: result["models"][m]["bits_per_byte"])
+        result["models"]["tokun"] = {**result["models"][best], "best_of": list(BEST_OF), "model": best}
+        if not any(m in models for m in BEST_OF):  # asked for `tokun` alone: the scheme rows are its details
+            result["models"] = {k: v for k, v in result["models"].items() if k not in BEST_OF or k == best}
     try:
         from ..core.reference import cl100k
 
@@ -291,8 +378,8 @@ def _save(model: torch.nn.Module, kind: str, cfg: LMConfig, units: Units, tokun_
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(folder / "model.safetensors"))
     meta = {"kind": kind, "lm": asdict(cfg), "tokun_model": tokun_model}
-    if kind == "tokun":
-        meta["latent_scale"] = model.output.latent_scale  # type: ignore[union-attr]
+    if isinstance(model, TokunLM):
+        meta["latent_scale"] = model.output.latent_scale
     if units.bpe is not None:
         units.bpe.save(str(folder / "bpe.json"))
     (folder / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -304,8 +391,8 @@ def generate(prompt: str, *, folder: Path, blocks: int = 8) -> str:
         meta = json.loads((folder / "config.json").read_text())
     except FileNotFoundError:
         raise ModelError(f"{folder} holds no trained language model: run `tokun lm compare` first") from None
-    if meta.get("kind") != "tokun":
-        raise ModelError(f"{folder} is a {meta.get('kind')} model; generate uses the tokun one")
+    if meta.get("kind") != "tokun-direct":
+        raise ModelError(f"{folder} is a {meta.get('kind')} model; generate uses the tokun-direct one")
     auto = load_model(meta["tokun_model"])
     model = TokunLM(auto, LMConfig(**meta["lm"]), latent_scale=meta["latent_scale"])
     model.load_state_dict(load_file(str(folder / "model.safetensors")))

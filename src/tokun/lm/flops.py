@@ -29,6 +29,8 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..core.config import ModelConfig
+
 
 class Mode(enum.Enum):
     """How training treats a part: its multiplier of N T."""
@@ -95,3 +97,17 @@ def flops_by_part(parts: Sequence[Part]) -> dict[str, int]:
     for part in parts:
         out[part.name] = out.get(part.name, 0) + part_flops(part)
     return out
+
+
+def macs_per_block(cfg: ModelConfig) -> tuple[int, int]:
+    """Multiply-adds of the tokun encoder and decoder per latent (Linear layers only)."""
+    widths = cfg.block_widths()
+    enc = dec = 0
+    applications = cfg.block_bytes
+    for i, g in enumerate(cfg.token_dim):
+        applications //= g
+        enc += applications * g * widths[i] * widths[i + 1]
+        dec += applications * widths[i + 1] * g * widths[i]
+    dec += cfg.block_bytes * cfg.embed_dim * 256  # head
+    dec += 2 * cfg.latent_dim * cfg.decoder_mlp  # the decoder's latent MLP
+    return enc, dec
