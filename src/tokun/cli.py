@@ -297,7 +297,7 @@ def cmd_lm(args: argparse.Namespace) -> int:
         raise InputError(f"--device {args.device}: no CUDA device is available")
     result = lm_train.compare(
         args.corpora,
-        minutes=args.minutes,
+        minutes=args.minutes if args.minutes is not None or args.flops else 8.0,
         flops=args.flops,
         seeds=args.seeds,
         models=tuple(args.models),
@@ -315,7 +315,9 @@ def cmd_lm(args: argparse.Namespace) -> int:
         return 0
     import numpy as np
 
-    print(f"{args.minutes} min per model; train {result['train_chars']:,} chars, validation {result['val_chars']:,}")
+    print(
+        f"budget {result['budget']} per model; train {result['train_chars']:,} chars, validation {result['val_chars']:,}"
+    )
     print(
         f"{'model':13} {'bits/byte':>9} {'seeds':>13} {'pos/1000ch':>10} {'vocab params':>12} {'body params':>11} "
         f"{'train ch/s':>10} {'train FLOPs':>11} {'langs won':>9}"
@@ -331,7 +333,7 @@ def cmd_lm(args: argparse.Namespace) -> int:
             for lang in m["per_language"]
         )
         print(
-            f"{kind:13} {m['bits_per_byte']:>9.4f} {np.std(m['bits_per_byte_seeds']):>6.4f} ({len(m['bits_per_byte_seeds'])}) "
+            f"{kind:13} {m['bits_per_byte']:>9.4f} {np.std(m['bits_per_byte_seeds'], ddof=min(1, len(m['bits_per_byte_seeds']) - 1)):>6.4f} ({len(m['bits_per_byte_seeds'])}) "
             f"{m['positions_per_1000_chars']:>10.1f} "
             f"{m['parameters']['vocabulary']:>12,} {m['parameters']['body']:>11,} {m['train_chars_per_s']:>10,.0f} "
             f"{m['train_flops']:>11.3g} {wins:>6}/{len(m['per_language'])}"
@@ -459,7 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     lm_sub = p.add_subparsers(dest="lm_command", required=True, metavar="LM_COMMAND")
     c = lm_sub.add_parser("compare", help="train tokun, byte and BPE models for the same time; bits per byte")
     c.add_argument("--corpora", nargs="*", default=["../shared/corpora"], help="text files or folders")
-    c.add_argument("--minutes", type=float, default=8.0, help="training wall-clock per model and seed (default 8)")
+    c.add_argument("--minutes", type=float, help="training wall-clock per model and seed (default 8 without --flops)")
     c.add_argument("--flops", type=float, help="training FLOPs per model and seed (ends first of this and --minutes)")
     c.add_argument("--seeds", type=int, default=1, help="seeds per model: mean and spread reported (default 1)")
     c.add_argument(

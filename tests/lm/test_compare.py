@@ -115,3 +115,28 @@ def test_compare_json_holds_every_model_seed_and_budget(tmp_path) -> None:
     tokun = result["models"]["tokun"]
     assert tokun["model"] in ("tokun-words", "tokun-16") and tokun["patch"] in ("words", "fixed-16")
     assert result["models"]["patch-learned"]["patch"] == "words" and result["models"]["bytes"]["patch"] == "byte"
+
+
+def test_evaluation_windows_score_every_unit_once() -> None:
+    """Windows overlap by one position, so every unit of a text but its first is scored once, and the UTF-8 bytes
+    counted are exactly those of the scored units (a BPE window edge inside a character included)."""
+    from tokun.lm.compare import Units
+    from tokun.lm.patch_model import Patched
+
+    from ..conftest import FIXTURE
+
+    text = FIXTURE.read_text(encoding="utf-8")
+    train = text * 3
+    total = len(text.encode("utf-8"))
+    for name, first in (
+        ("bytes", 1),
+        ("bpe", None),
+        ("tokun", len(text[:16].encode("utf-8"))),
+        ("patch", int(Patched.of(text, "words").nbytes[0])),
+    ):
+        units = Units(name, train)
+        if name == "bpe":
+            first = int(units.token_bytes[units.ids(text)[0]])
+            assert units.token_bytes[units.ids(text)].sum() == total  # byte-level: every byte in exactly one token
+        counted = sum(n for _, n in units.windows(text, context=7))
+        assert counted == total - first, name

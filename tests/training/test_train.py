@@ -510,3 +510,10 @@ def test_training_with_a_decoder_mlp(tmp_path: Path) -> None:
     model = checkpoint.load_model(tmp_path / "model")
     assert model.cfg.decoder_mlp == 64
     assert model.decoder.mlp.down.weight.abs().max() > 0  # zero at initialisation: it trained
+
+
+def test_resume_refuses_fewer_steps_than_the_checkpoint(tmp_path) -> None:
+    cfg = TrainConfig(model=ModelConfig(token_dim=(4,), embed_dim=8, latent_dim=8), random=("0-0x100",), steps=10)
+    train(cfg, tmp_path, progress=False, stop_at=6)
+    with pytest.raises(CheckpointError, match="past --steps 4"):
+        train(TrainConfig(**{**cfg.__dict__, "steps": 4}), tmp_path, resume=True, progress=False)

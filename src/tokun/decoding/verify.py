@@ -342,7 +342,7 @@ def _search(
             )
     found = dist <= near
     stats.corrected += int(found.sum())
-    accept = (dist < cfg.gain * start).cpu().numpy()
+    accept = (found | (dist < cfg.gain * start)).cpu().numpy()  # a reading that re-encodes to its latent is right
     out = read.copy()
     out[accept] = cur.cpu().numpy()[accept].astype(np.uint8)
     return out, (~found).cpu().numpy()

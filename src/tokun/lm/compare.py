@@ -69,6 +69,12 @@ class Units:
 
             self.bpe = ByteLevelBPETokenizer()
             self.bpe.train_from_iterator(train.splitlines(), vocab_size=bpe_vocab, min_frequency=2, show_progress=False)
+        # UTF-8 bytes of each token: a byte-level BPE token is one character of its alphabet per byte (decoding a
+        # window's tokens instead would turn bytes cut at its edge into U+FFFD, 3 bytes each)
+        self.token_bytes = np.ones(256, dtype=np.int64)
+        if self.bpe is not None:
+            vocab = self.bpe.get_vocab_size()
+            self.token_bytes = np.array([len(self.bpe.id_to_token(i) or "") for i in range(vocab)], dtype=np.int64)
         self.train_ids = self.ids(train) if kind in ("bytes", "bpe") else None
         self.train_cps = codec.to_codepoints(train) if kind == "tokun" else None
         self.train_patches = Patched.of(train, scheme) if kind == "patch" else None
@@ -116,7 +122,7 @@ class Units:
         out: list[tuple[Any, int]] = []
         if self.kind == "tokun":
             rows = codec.encode(text)  # (N, 64)
-            for s in range(0, len(rows), context + 1):
+            for s in range(0, max(1, len(rows) - 1), context):  # windows overlap by one: each block scored once
                 w = rows[s : s + context + 1]
                 if len(w) < 2:
                     continue
@@ -125,7 +131,7 @@ class Units:
             return out
         if self.kind == "patch":
             data = Patched.of(text, self.scheme)
-            for s in range(0, len(data), context + 1):
+            for s in range(0, max(1, len(data) - 1), context):  # windows overlap by one: each patch scored once
                 w = slice(s, s + context + 1)
                 if len(data.units[w]) < 2:
                     continue
@@ -133,12 +139,11 @@ class Units:
                 out.append((batch, int(data.nbytes[w][1:].sum())))  # every patch but the window's first is scored
             return out
         ids = self.ids(text)
-        for s in range(0, len(ids), context + 1):
+        for s in range(0, max(1, len(ids) - 1), context):  # windows overlap by one: each token scored once
             w = ids[s : s + context + 1]
             if len(w) < 2:
                 continue
-            nbytes = len(w) - 1 if self.kind == "bytes" else len(self.bpe.decode(w[1:].tolist()).encode("utf-8"))  # type: ignore[union-attr]
-            out.append((torch.from_numpy(w)[None], nbytes))
+            out.append((torch.from_numpy(w)[None], int(self.token_bytes[w[1:]].sum())))
         return out
 
 
@@ -249,10 +254,10 @@ def train_one(
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.95), weight_decay=0.1)
     t0, step, chars, spent = time.time(), 0, 0.0, 0
-    bar = tqdm(total=int(seconds), disable=not progress, desc=name, unit="s", leave=False)
+    bar = tqdm(total=int(seconds or 0) or None, disable=not progress, desc=name, unit="s", leave=False)
 
     def progress_share() -> float:
-        by_time = (time.time() - t0) / seconds
+        by_time = (time.time() - t0) / seconds if seconds else 0.0
         return max(by_time, spent / flops) if flops else by_time
 
     while (done := progress_share()) < 1:
@@ -276,6 +281,7 @@ def train_one(
     bar.close()
     seconds_used = time.time() - t0
     return model, {
+        "stopped_by": "flops" if flops and spent >= flops else "minutes",
         "steps": step,
         "seconds": seconds_used,
         "train_chars_per_s": chars / seconds_used,
@@ -287,7 +293,7 @@ def train_one(
 def compare(
     corpora: list[str],
     *,
-    minutes: float,
+    minutes: float | None,
     out: Path,
     flops: float | None = None,
     seeds: int = 1,
@@ -300,9 +306,12 @@ def compare(
     device: str = "cpu",
     cfg: LMConfig | None = None,
 ) -> dict[str, Any]:
-    """Train each of ``models`` for ``minutes`` (or ``flops``, whichever ends first), ``seeds`` times; ``cfg`` sets
-    the body (its context scales every model's). ``tokun`` trains every tokun patch model and reports the best."""
+    """Train each of ``models`` for ``minutes`` and/or ``flops`` (whichever ends first), ``seeds`` times; ``cfg`` sets
+    the body (its context scales every model's). ``tokun`` trains every tokun patch model and reports the best (chosen
+    on the held-out text it reports: an optimistic pick among two)."""
     base = cfg or LMConfig()
+    if not minutes and not flops:
+        raise InputError("lm compare needs a budget: --minutes N, --flops F, or both (the first reached ends training)")
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         raise InputError(f"lm compare --models: unknown {', '.join(unknown)}; models: {', '.join(MODELS)}")
@@ -332,7 +341,7 @@ def compare(
                 name,
                 units,
                 cfg_kind,
-                seconds=60 * minutes,
+                seconds=60 * (minutes or 0),
                 flops=flops,
                 batch=batch,
                 lr=lr,
@@ -349,6 +358,7 @@ def compare(
         info["per_language"] = {
             k: float(np.mean([r["per_language"][k] for r in runs])) for k in runs[0]["per_language"]
         }
+        info["stopped_by"] = sorted({r["stopped_by"] for r in runs})
         for key in ("train_flops", "train_chars_per_s", "seconds", "steps"):
             info[key] = float(np.mean([r[key] for r in runs]))
         info["patch"] = PATCH_MODELS.get(name) or {"tokun-direct": "fixed-16", "bytes": "byte", "bpe": "bpe-4096"}[name]

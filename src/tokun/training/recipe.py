@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -42,6 +43,9 @@ from ..core.textio import read_text, text_files
 from .config import TrainConfig
 
 KINDS = ("train", "rescale", "split", "prior")
+OPTIONS = {"rescale": {"sigma", "texts"}, "split": {"corpora", "tail"}, "prior": {"texts"}}  # train: TrainConfig's
+REQUIRED = {"rescale": {"texts"}, "split": {"corpora"}, "prior": {"texts"}}
+PATHS = ("texts", "corpora")  # options naming files or folders: checked before anything runs
 DONE = "stage.json"  # written last into a finished split or prior stage
 SIGMA_BLOCKS = 4096  # blocks of the texts over which a rescale measures the latents' spread
 
@@ -59,7 +63,7 @@ class Recipe:
     stages: tuple[Stage, ...]
 
     @classmethod
-    def load(cls, path: str | Path) -> Recipe:
+    def load(cls, path: str | Path, *, check_paths: bool = True) -> Recipe:
         try:
             import tomllib
         except ImportError:  # Python 3.10
@@ -71,10 +75,11 @@ class Recipe:
             raise InputError(f"no recipe at {path}") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
             raise ConfigError(f"{path}: not a valid TOML recipe: {err}") from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(data, source=str(path), check_paths=check_paths)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, source: str = "recipe") -> Recipe:
+    def from_dict(cls, data: dict[str, Any], *, source: str = "recipe", check_paths: bool = True) -> Recipe:
+        """``check_paths``: the files and folders that options name (but those under ``{out}``) must exist."""
         unknown = sorted(set(data) - {"model", "defaults", "stage"})
         if unknown:
             raise ConfigError(f"{source}: unknown tables {', '.join(unknown)} (model, defaults, stage)")
@@ -91,6 +96,19 @@ class Recipe:
             if name in {s.name for s in stages} or name == "model":
                 raise ConfigError(f"{source}: stage name {name!r} is used twice or reserved")
             options = {**defaults, **raw} if kind == "train" else raw
+            if kind != "train":
+                unknown = sorted(set(options) - OPTIONS[kind])
+                missing = sorted(REQUIRED[kind] - set(options))
+                if unknown or missing:
+                    what = f"unknown options {', '.join(unknown)}" if unknown else f"needs {', '.join(missing)}"
+                    raise ConfigError(
+                        f"{source}: stage {name!r} ({kind}) {what}; it takes {', '.join(sorted(OPTIONS[kind]))}"
+                    )
+            for key in PATHS if check_paths else ():
+                value = options.get(key)
+                for path in [value] if isinstance(value, str) else value or []:
+                    if "{out}" not in str(path) and not Path(str(path)).exists():
+                        raise ConfigError(f"{source}: stage {name!r}: {key} names {path}, which does not exist")
             stages.append(Stage(name, kind, options))
         if not any(s.kind == "train" for s in stages):
             raise ConfigError(f"{source}: a recipe needs at least one [[stage]] of kind train")
@@ -127,6 +145,11 @@ def run_recipe(recipe: Recipe, out: str | Path, *, device: str | None = None, pr
     """Run (or resume) every stage of ``recipe`` into ``out``; the final model's directory (``out/model``)."""
     from .train import train
 
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ConfigError("--recipe runs on one process: run each stage's training under torchrun with its own flags")
+    if recipe.model.decoder_mlp or recipe.model.latent_activation:
+        if any(s.kind == "rescale" for s in recipe.stages):
+            raise ConfigError("a rescale stage needs a linear path from the latent to the decoder (no decoder_mlp)")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model_dir: Path | None = None  # the newest stage's model

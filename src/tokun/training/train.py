@@ -390,6 +390,8 @@ def _resume(ckpt_dir: Path, model: AutoEncoder, optimizer: torch.optim.Optimizer
             raise CheckpointError(
                 f"{path}: --resume needs the same training options as the run (only --steps may change)"
             )
+        if int(record["step"]) > cfg.steps:
+            raise CheckpointError(f"{path} is at step {record['step']}, past --steps {cfg.steps}: give --steps >= it")
         if ranks.main:
             print(f"tokun: resuming from {path} (step {record['step']})", file=sys.stderr)
         return int(record["step"])
@@ -415,7 +417,7 @@ def _add_field(p: argparse.ArgumentParser | argparse._ArgumentGroup, f: dataclas
     elif kind == "tuple[int, ...]":
         kwargs.update(type=_int_list, metavar="G,G")
     elif kind.startswith("tuple["):
-        kwargs.update(nargs="*", metavar=f.name.rstrip("s").upper())
+        kwargs.update(nargs="*", action="extend", metavar=f.name.rstrip("s").upper())  # a repeated flag adds
     else:
         kwargs["type"] = {"int": int, "float": float}.get(kind.split(" |")[0], str)
     p.add_argument(_flag(f.name), **kwargs)
