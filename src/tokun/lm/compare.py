@@ -369,8 +369,6 @@ def compare(
     if "tokun" in models:
         best = min(BEST_OF, key=lambda m: result["models"][m]["bits_per_byte"])
         result["models"]["tokun"] = {**result["models"][best], "best_of": list(BEST_OF), "model": best}
-        if not any(m in models for m in BEST_OF):  # asked for `tokun` alone: the scheme rows are its details
-            result["models"] = {k: v for k, v in result["models"].items() if k not in BEST_OF or k == best}
     try:
         from ..core.reference import cl100k
 
