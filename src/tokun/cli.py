@@ -287,7 +287,17 @@ def cmd_lm(args: argparse.Namespace) -> int:
     from .lm import compare as lm_train
 
     if args.lm_command == "generate":
-        print(lm_train.generate(args.prompt, folder=Path(args.out) / "tokun-direct", blocks=args.blocks))
+        sys.stdout.write(args.prompt)
+        lm_train.generate(
+            args.prompt,
+            folder=Path(args.out) / args.model_name,
+            blocks=args.blocks,
+            temperature=args.temperature,
+            top_p=args.top_p,
+            seed=args.seed,
+            stream=sys.stdout,
+        )
+        print()
         return 0
     import torch
 
@@ -482,8 +492,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true")
     g = lm_sub.add_parser("generate", help="continue a prompt with the trained tokun language model")
     g.add_argument("--prompt", required=True)
-    g.add_argument("--blocks", type=int, default=8, help="16-character blocks to generate")
+    g.add_argument("--blocks", type=int, default=8, help="patches (or tokun-direct's 16-character blocks) to generate")
     g.add_argument("--out", default="runs/lm", help="folder of `tokun lm compare`")
+    g.add_argument(
+        "--model", dest="model_name", default="tokun-words", help="which trained model (default tokun-words)"
+    )
+    g.add_argument("--temperature", type=float, default=0.8, help="0: the likeliest byte (default 0.8)")
+    g.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling (default 0.95)")
+    g.add_argument("--seed", type=int, default=0, help="the same seed gives the same text")
 
     p = command("split", cmd_split, "split a corpus into training and held-out text, by line", model=False)
     p.add_argument("corpora", help="a UTF-8 text file or a folder of *.txt")

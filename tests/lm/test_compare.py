@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from tokun.core.config import ModelConfig
+from tokun.core.errors import ModelError
 from tokun.core.model import AutoEncoder
 from tokun.lm.flops import macs_per_block
 from tokun.lm.model import Body, LMConfig, TokenLM, TokunLM, rotary
@@ -115,6 +116,18 @@ def test_compare_json_holds_every_model_seed_and_budget(tmp_path) -> None:
     tokun = result["models"]["tokun"]
     assert tokun["model"] in ("tokun-words", "tokun-16") and tokun["patch"] in ("words", "fixed-16")
     assert result["models"]["patch-learned"]["patch"] == "words" and result["models"]["bytes"]["patch"] == "byte"
+    # generation from a saved patch model: seeded sampling is reproducible, and streamed as it goes
+    import io
+
+    from tokun.lm.compare import generate
+
+    for name in ("tokun-words", "patch-learned"):
+        stream = io.StringIO()
+        a = generate("Bonjour, ", folder=tmp_path / "o" / name, blocks=4, seed=1, stream=stream)
+        b = generate("Bonjour, ", folder=tmp_path / "o" / name, blocks=4, seed=1)
+        assert a == b and a.startswith("Bonjour, ") and len(a) > len("Bonjour, ") and stream.getvalue() == a[9:]
+    with pytest.raises(ModelError, match="generate takes"):
+        generate("x", folder=tmp_path / "o" / "bytes")
 
 
 def test_evaluation_windows_score_every_unit_once() -> None:

@@ -30,6 +30,7 @@ from ..core.errors import InputError, ModelError
 from ..core.splits import split_lines
 from ..core.textio import read_text, text_files
 from .flops import Mode, Part, macs_per_block, model_train_flops
+from .local import LocalConfig
 from .model import LMConfig, TokenLM, TokunLM, bits, vocabulary_and_body_parameters
 from .patch_model import LearnedPatchEmbedding, Patched, PatchLM, TokunPatchEmbedding, patches_of
 
@@ -388,31 +389,80 @@ def _save(model: torch.nn.Module, kind: str, cfg: LMConfig, units: Units, tokun_
     meta = {"kind": kind, "lm": asdict(cfg), "tokun_model": tokun_model}
     if isinstance(model, TokunLM):
         meta["latent_scale"] = model.output.latent_scale
+    if isinstance(model, PatchLM):
+        meta["scheme"] = units.scheme
+        meta["local"] = asdict(model.local.cfg)
+        if isinstance(model.input, TokunPatchEmbedding):
+            meta["latent_scale"] = model.input.latent_scale
     if units.bpe is not None:
         units.bpe.save(str(folder / "bpe.json"))
     (folder / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
 
 
-def generate(prompt: str, *, folder: Path, blocks: int = 8) -> str:
-    """Continue ``prompt`` with the tokun LM saved in ``folder``: ``blocks`` x 16 characters, greedy."""
+def load_lm(folder: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """A model saved by ``lm compare`` (``folder`` = ``--out``/NAME) and its metadata."""
     try:
         meta = json.loads((folder / "config.json").read_text())
     except FileNotFoundError:
         raise ModelError(f"{folder} holds no trained language model: run `tokun lm compare` first") from None
-    if meta.get("kind") != "tokun-direct":
-        raise ModelError(f"{folder} is a {meta.get('kind')} model; generate uses the tokun-direct one")
-    auto = load_model(meta["tokun_model"])
-    model = TokunLM(auto, LMConfig(**meta["lm"]), latent_scale=meta["latent_scale"])
+    kind, cfg = meta.get("kind"), LMConfig(**meta["lm"])
+    if kind == "tokun-direct":
+        model: torch.nn.Module = TokunLM(load_model(meta["tokun_model"]), cfg, latent_scale=meta["latent_scale"])
+    elif kind in PATCH_MODELS:
+        if kind == "patch-learned":
+            embedding: torch.nn.Module = LearnedPatchEmbedding(cfg.dim)
+        else:
+            embedding = TokunPatchEmbedding(load_model(meta["tokun_model"]), cfg.dim, latent_scale=meta["latent_scale"])
+        model = PatchLM(embedding, cfg, LocalConfig(**meta["local"]))
+    else:
+        raise ModelError(
+            f"{folder} is a {kind} model; generate takes tokun-direct or a patch model ({', '.join(PATCH_MODELS)})"
+        )
     model.load_state_dict(load_file(str(folder / "model.safetensors")))
-    model.eval()
-    pad = (-len(prompt)) % 16
-    text = " " * pad + prompt  # whole blocks: pad the prompt on the left with spaces
-    rows = torch.from_numpy(codec.encode(text))[None]  # (1, N, 64)
-    out = []
+    return model.eval(), meta
+
+
+def generate(
+    prompt: str,
+    *,
+    folder: Path,
+    blocks: int = 8,
+    temperature: float = 0.8,
+    top_p: float = 0.95,
+    seed: int = 0,
+    stream: Any = None,
+) -> str:
+    """Continue ``prompt`` with the model saved in ``folder``: ``blocks`` patches (16-character blocks for
+    tokun-direct, greedy), sampled at ``temperature`` with nucleus ``top_p`` from a generator seeded by ``seed`` (the
+    same seed, the same text); each patch is written to ``stream`` (a text file) as soon as it is decoded."""
+    model, meta = load_lm(folder)
+    out: list[str] = []
+
+    def emit(piece: str) -> None:
+        out.append(piece)
+        if stream is not None:
+            stream.write(piece)
+            stream.flush()
+
     with torch.inference_mode():
+        if isinstance(model, TokunLM):
+            pad = (-len(prompt)) % 16
+            rows = torch.from_numpy(codec.encode(" " * pad + prompt))[None]  # (1, N, 64): whole blocks
+            for _ in range(blocks):
+                nxt = model(rows[:, -model.cfg.context :])[:, -1].argmax(-1).to(torch.uint8)  # (1, 64)
+                emit(codec.decode(nxt.numpy(), length=16))
+                rows = torch.cat([rows, nxt[:, None]], dim=1)
+            return prompt + "".join(out)
+        assert isinstance(model, PatchLM)
+        gen = torch.Generator().manual_seed(seed)
+        patches = patches_of(prompt, meta["scheme"]) or [" "]
+        rows = torch.from_numpy(Patched.of("".join(patches), meta["scheme"]).blocks)[None]  # (1, P, 64)
         for _ in range(blocks):
-            logits = model(rows[:, -model.cfg.context :])[:, -1]  # (1, 64, 256)
-            nxt = logits.argmax(-1).to(torch.uint8)  # (1, 64)
-            out.append(codec.decode(nxt.numpy(), length=16))
-            rows = torch.cat([rows, nxt[:, None]], dim=1)
+            state = model.states(rows[:, -model.cfg.context :])[:, -1:]  # (1, 1, dim)
+            units = model.local.sample(state, temperature=temperature, top_p=top_p, generator=gen)[0, 0]  # (U,)
+            raw = bytes(units.tolist()).split(b"\0", 1)[0]
+            piece = raw.decode("utf-8", errors="replace")[:16] or " "
+            emit(piece)
+            block = torch.from_numpy(Patched.of(piece.replace("\0", " "), "fixed-16").blocks[:1])  # (1, 64)
+            rows = torch.cat([rows, block[None]], dim=1)
     return prompt + "".join(out)
