@@ -287,7 +287,6 @@ def cmd_lm(args: argparse.Namespace) -> int:
     from .lm import compare as lm_train
 
     if args.lm_command == "generate":
-        sys.stdout.write(args.prompt)
         lm_train.generate(
             args.prompt,
             folder=Path(args.out) / args.model_name,

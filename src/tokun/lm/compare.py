@@ -409,6 +409,8 @@ def load_lm(folder: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     if kind == "tokun-direct":
         model: torch.nn.Module = TokunLM(load_model(meta["tokun_model"]), cfg, latent_scale=meta["latent_scale"])
     elif kind in PATCH_MODELS:
+        if "local" not in meta or (kind != "patch-learned" and "latent_scale" not in meta):
+            raise ModelError(f"{folder} was saved by an older `tokun lm compare` without what generate needs: rerun it")
         if kind == "patch-learned":
             embedding: torch.nn.Module = LearnedPatchEmbedding(cfg.dim)
         else:
@@ -437,6 +439,8 @@ def generate(
     same seed, the same text); each patch is written to ``stream`` (a text file) as soon as it is decoded."""
     model, meta = load_lm(folder)
     out: list[str] = []
+    if stream is not None:
+        stream.write(prompt)
 
     def emit(piece: str) -> None:
         out.append(piece)
