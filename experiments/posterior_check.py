@@ -25,9 +25,8 @@ import torch
 
 from tokun.core import codec
 from tokun.core.errors import TokunError
-from tokun.decoding.posterior import noise_variance, score_terms
+from tokun.decoding.posterior import PosteriorConfig, noise_variance, score_terms
 from tokun.decoding.tokenizer import Tokenizer
-from tokun.decoding.verify import VerifyConfig
 from tokun.evaluation.noise import corpus_blocks, isotropic_noise
 
 
@@ -61,8 +60,9 @@ def main() -> int:
     wrong = (read != cps) & real
     rows = np.nonzero(wrong.any(1))[0]
     # each block's noise variance, as verified decoding estimates it: from the decoder's own reading
-    s2 = noise_variance(tok.inference, noisy[rows], tok.inference.read(noisy[rows]))
-    w = VerifyConfig().decoder_weight
+    read_rows = tok.inference.read(noisy[rows])
+    s2 = noise_variance(tok.encode_bytes(read_rows), noisy[rows], centred=tok.inference.centred)
+    w = PosteriorConfig().decoder_weight
 
     def terms(texts: np.ndarray) -> torch.Tensor:
         """``(n, C)`` codepoints -> ``(n, 3)``: log prior, log p_decoder, log likelihood (the library's terms)."""

@@ -54,3 +54,37 @@ def test_readme_layout_lists_every_module() -> None:
         assert f" {path.name} " in section or f" {path.name}\n" in section, f"README's layout misses {path.name}"
     for folder in ("recipes/", "benchmarks/", "experiments/", "tests/", "docs/"):
         assert folder in section and (ROOT / folder).is_dir()
+
+
+def module_imports(path: Path) -> set[str]:
+    """The tokun modules a module imports, at any depth of its code (lazy imports included)."""
+    name = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    package = name.rsplit(".", 1)[0] if path.name != "__init__.py" else name
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            if base.startswith("tokun"):
+                for alias in node.names:
+                    child = f"{base}.{alias.name}"
+                    found.add(child if (PACKAGE.parent / (child.replace(".", "/") + ".py")).is_file() else base)
+    return found - {name}
+
+
+def test_no_import_cycles() -> None:
+    graph = {}
+    for path in PACKAGE.rglob("*.py"):
+        name = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        graph[name.removesuffix(".__init__")] = module_imports(path)
+    for start in graph:
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, trail = stack.pop()
+            for nxt in graph.get(node, ()):
+                assert nxt != start, f"import cycle: {' -> '.join(trail + [nxt])}"
+                if nxt not in seen and nxt in graph:
+                    seen.add(nxt)
+                    stack.append((nxt, trail + [nxt]))

@@ -372,6 +372,14 @@ def cmd_prior(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.recipe:
+        from .training.recipe import run_args
+
+        return run_args(args)
     from .training.train import run
 
     return run(args)

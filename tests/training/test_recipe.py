@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from tokun.cli import main
-from tokun.core import checkpoint
+from tokun.core import checkpoint, codec
 from tokun.core.errors import ConfigError
 from tokun.core.model import latent_sigma
-from tokun.training.recipe import Recipe, rescale, run_recipe, text_blocks
+from tokun.core.sources import text_blocks
+from tokun.training.recipe import SIGMA_BLOCKS, Recipe, rescale, run_recipe
 from tokun.training.train import train
 
 from ..conftest import FIXTURE, ROOT
@@ -85,7 +86,7 @@ def test_stages_run_in_order_and_a_rerun_resumes(tmp_path: Path, recipe: Path) -
     assert (out / "split" / "train" / FIXTURE.name).is_file() and (out / "prior" / "text.safetensors").is_file()
     tune = checkpoint.read_config(out / "tune" / "model")
     assert tune == Recipe.load(recipe).model
-    rows = text_blocks([str(FIXTURE)], tune.block_chars)
+    rows = codec.codepoints_to_bytes(text_blocks([str(FIXTURE)], tune.block_chars, most=SIGMA_BLOCKS))
     with torch.no_grad():
         spread = float(
             latent_sigma(checkpoint.load_model(out / "scaled" / "model").eval().encoder(torch.from_numpy(rows)))
@@ -145,7 +146,7 @@ def test_recipe_refuses_flags_it_would_ignore(tmp_path: Path, recipe: Path, caps
 def test_rescale_keeps_what_decodes(tmp_path: Path) -> None:
     before, after = rescale(checkpoint.resolve("4x16"), tmp_path / "m", [str(FIXTURE)], 3.0)
     assert abs(after - 3.0) < 1e-3 and before > 0
-    rows = torch.from_numpy(text_blocks([str(FIXTURE)], 16))
+    rows = torch.from_numpy(codec.codepoints_to_bytes(text_blocks([str(FIXTURE)], 16, most=SIGMA_BLOCKS)))
     a, b = checkpoint.load_model("4x16").eval(), checkpoint.load_model(tmp_path / "m").eval()
     with torch.no_grad():
         assert torch.equal(a(rows).argmax(-1), b(rows).argmax(-1))

@@ -222,3 +222,13 @@ def random_codepoints(spec: str, count: int, *, seed: int = 0, block_chars: int 
     if isinstance(space, LocalSpace):
         return space.sample(rng, (-(-count // block_chars), block_chars)).reshape(-1)[:count]
     return space.sample(rng, (count,))
+
+
+def text_blocks(paths: list[str | Path], block_chars: int, *, most: int, seed: int = 0) -> np.ndarray:
+    """``(N, block_chars)`` codepoint blocks of the texts (each cut at offset 0), at most ``most``, sampled evenly:
+    the blocks on which a latent spread or a noise curve is measured."""
+    blocks = [codec.pad_codepoints(codec.to_codepoints(read_text(p)), block_chars) for p in text_files(list(paths))]
+    out = np.concatenate(blocks) if blocks else np.zeros((0, block_chars), np.uint32)
+    if len(out) > most:
+        out = out[np.sort(np.random.default_rng(seed).choice(len(out), most, replace=False))]
+    return out

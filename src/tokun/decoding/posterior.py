@@ -14,7 +14,7 @@ per block. Needs one character per slot of a linear last tokenize block (:mod:`t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -23,8 +23,14 @@ from .inference import Inference
 from .prior import CharPrior
 from .slots import CHAR_BYTES, MAX_PLANE, codepoints, scalar_values
 
-if TYPE_CHECKING:
-    from .verify import VerifyConfig
+
+@dataclass(frozen=True)
+class PosteriorConfig:
+    """How the posterior searches (module docstring)."""
+
+    top: int = 24  # characters tried per position
+    rounds: int = 8  # characters changed per block at most
+    decoder_weight: float = 0.5  # w, the weight of the decoder's own log-probabilities
 
 
 def applies(inf: Inference) -> bool:
@@ -32,11 +38,11 @@ def applies(inf: Inference) -> bool:
     return inf.slot_terms is not None and inf.slot_terms.slot_bytes == CHAR_BYTES
 
 
-def noise_variance(inf: Inference, z: torch.Tensor, read: np.ndarray) -> torch.Tensor:
-    """``(F, L)`` latents and a ``(F, T)`` reading of them -> ``(F,)`` each block's noise variance per dimension,
-    ``||E(read) - z||^2 / L``, if the reading is right (centred first, for a centred model)."""
-    zc = z - z.mean(-1, keepdim=True) if inf.centred else z
-    return (inf.encode_bytes(read) - zc.float().cpu()).pow(2).mean(-1)
+def noise_variance(encoded: torch.Tensor, z: torch.Tensor, *, centred: bool) -> torch.Tensor:
+    """``(F, L)`` encodings of a reading and ``(F, L)`` latents -> ``(F,)`` each block's noise variance per dimension,
+    ``||E(read) - z||^2 / L``, if the reading is right (``z`` centred first for a centred model)."""
+    zc = z - z.mean(-1, keepdim=True) if centred else z
+    return (encoded - zc.float().cpu()).pow(2).mean(-1)
 
 
 @torch.inference_mode()
@@ -77,7 +83,7 @@ def posterior(
     read: np.ndarray,
     encoded: torch.Tensor,
     s2: torch.Tensor,
-    cfg: VerifyConfig,
+    cfg: PosteriorConfig,
 ) -> np.ndarray:
     """``(F, L)`` noisy latents, the decoder's ``(F, T)`` reading and its ``(F, L)`` encoding -> the reading that
     maximises the posterior (module docstring) under noise of variance ``s2`` (``(F,)``, one per block) per dimension, by greedy changes
@@ -91,7 +97,7 @@ def posterior(
     c = t // CHAR_BYTES
     cur = torch.from_numpy(read.astype(np.int64)).to(dev).view(f, c, CHAR_BYTES)  # (F, C, 4)
     logp = inf.log_probs(zf)  # (F, C, 4, 256)
-    alts = posterior_alternatives(logp, cfg.posterior_top)  # (F, C, A, 4)
+    alts = posterior_alternatives(logp, cfg.top)  # (F, C, A, 4)
     a = alts.shape[2]
     alt_cp = codepoints(alts).cpu()  # (F, C, A)
     allowed = (scalar_values(alts) & (codepoints(alts) != 0)).cpu()  # (F, C, A)
@@ -107,7 +113,7 @@ def posterior(
     now = encoded.to(dev)
     slots = torch.arange(c, device=dev)
     active = torch.arange(f)  # blocks whose last round changed them: the others have no better move
-    for _ in range(cfg.posterior_rounds):
+    for _ in range(cfg.rounds):
         n, ad = len(active), active.to(dev)
         cps = codepoints(cur[ad]).cpu()  # (n, C)
         cur_lp = byte_logp(ad, cur[ad].unsqueeze(2)).squeeze(2).cpu()  # (n, C)

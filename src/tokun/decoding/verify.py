@@ -52,6 +52,7 @@ import torch
 from ..core.model import BYTE_VALUES
 from . import posterior as posterior_decoding
 from .inference import Inference
+from .posterior import PosteriorConfig
 from .prior import CharPrior
 from .slots import CHAR_BYTES, MAX_PLANE, SlotTerms, scalar_values
 
@@ -68,9 +69,7 @@ class VerifyConfig:
     top: int = 8  # values tried per byte (one byte changed at a time)
     rounds: int = 4  # characters changed per block at most
     gain: float = 0.5  # a block changes only if its distance to the latent falls below gain x the decoder's
-    posterior_top: int = 24  # noisy latents with a prior: characters tried per position
-    posterior_rounds: int = 8  # characters changed per block at most
-    decoder_weight: float = 0.5  # w, the weight of the decoder's own log-probabilities in the posterior
+    posterior: PosteriorConfig = PosteriorConfig()  # noisy latents with a prior
 
 
 @dataclass
@@ -289,9 +288,9 @@ def verify(
         if use_prior and noisy.any():
             assert prior is not None
             pick = group[torch.from_numpy(noisy)]
-            s2 = (encoded[pick] - z[pick]).pow(2).mean(-1)  # (n,) as posterior.noise_variance: z is centred here
+            s2 = posterior_decoding.noise_variance(encoded[pick], z[pick], centred=False)  # z is centred already
             out[rows[noisy]] = posterior_decoding.posterior(
-                inf, prior, z[pick], read[rows[noisy]], encoded[pick], s2, cfg
+                inf, prior, z[pick], read[rows[noisy]], encoded[pick], s2, cfg.posterior
             )
             stats.posterior += int(noisy.sum())
     stats.changed = int((out != read).any(-1).sum())

@@ -24,7 +24,7 @@ import torch
 from ..core import codec
 from ..core.distances import edit_distances
 from ..core.model import latent_sigma, participation_ratio
-from ..core.textio import read_text, text_files
+from ..core.sources import text_blocks
 from ..decoding.tokenizer import Tokenizer
 
 SWEEP = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
@@ -33,11 +33,7 @@ THRESHOLD = 0.999
 
 def corpus_blocks(tok: Tokenizer, paths: list[str], *, max_blocks: int, seed: int = 0) -> np.ndarray:
     """``(N, block_chars)`` codepoint blocks of the texts (offset 0), at most ``max_blocks``, sampled evenly."""
-    blocks = [codec.pad_codepoints(codec.to_codepoints(read_text(p)), tok.block_chars) for p in text_files(paths)]
-    allb = np.concatenate(blocks) if blocks else np.zeros((0, tok.block_chars), np.uint32)
-    if len(allb) > max_blocks:
-        allb = allb[np.sort(np.random.default_rng(seed).choice(len(allb), max_blocks, replace=False))]
-    return allb
+    return text_blocks(paths, tok.block_chars, most=max_blocks, seed=seed)
 
 
 def char_accuracy(tok: Tokenizer, latents: torch.Tensor, cps: np.ndarray) -> float:

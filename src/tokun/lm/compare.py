@@ -32,7 +32,7 @@ from ..core.textio import read_text, text_files
 from .flops import Mode, Part, macs_per_block, model_train_flops
 from .local import LocalConfig
 from .model import LMConfig, TokenLM, TokunLM, bits, vocabulary_and_body_parameters
-from .patch_model import LearnedPatchEmbedding, Patched, PatchLM, TokunPatchEmbedding, patches_of
+from .patch_model import BLOCK_CHARS, LearnedPatchEmbedding, Patched, PatchLM, TokunPatchEmbedding, patches_of
 
 PRESETS = {
     "cpu": LMConfig(),  # 4 layers x 256, contexts 64 tokun / 256 bytes / 128 BPE positions
@@ -148,9 +148,6 @@ class Units:
         return out
 
 
-BLOCK_CHARS = 16  # the comparison's tokun units are 16-character blocks
-
-
 def check_tokun_model(name: str) -> None:
     """Refuse, before any training, a model whose blocks are not the comparison's 16 characters."""
     try:
@@ -221,12 +218,14 @@ def evaluate_bpb(model: torch.nn.Module, units: Units, texts: dict[str, str], co
 def step_flops(model: torch.nn.Module, cfg: LMConfig, batch: int, units_run: int) -> int:
     """Training FLOPs of one step (:mod:`tokun.lm.flops`): every trained, frozen and attention part counted."""
     positions = batch * cfg.context
-    body = sum(p.numel() for p in model.body.parameters() if p.ndim >= 2)  # type: ignore[union-attr]
-    attention = Part("body", body, positions, Mode.TRAINED, cfg.layers, cfg.context, cfg.dim)
     if isinstance(model, PatchLM):
         return model_train_flops(model.flop_parts(positions, units_run))
+    body = sum(p.numel() for p in model.body.parameters() if p.ndim >= 2)  # type: ignore[union-attr]
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad and p.ndim >= 2)
-    parts = [attention, Part("vocabulary layers", trainable - body, positions, Mode.TRAINED)]
+    parts = [
+        Part("body", body, positions, Mode.TRAINED, cfg.layers, cfg.context, cfg.dim),
+        Part("vocabulary layers", trainable - body, positions, Mode.TRAINED),
+    ]
     if isinstance(model, TokunLM):
         enc, dec = macs_per_block(model.input.encoder.cfg)
         parts.append(Part("tokun encoder (frozen)", enc, positions, Mode.FROZEN))
@@ -273,8 +272,8 @@ def train_one(
         opt.step()
         step += 1
         chars += batch * cfg.context * units.chars_per_position
-        units_run = int(x[1].shape[-1]) if isinstance(x, tuple) else 0
-        if isinstance(model, PatchLM):  # the local decoder runs up to the batch's longest patch
+        units_run = 0  # the local decoder runs up to the batch's longest patch
+        if isinstance(model, PatchLM):
             units_run = int(model.local.scored(x[1][:, 1:]).sum(-1).max())
         spent += step_flops(model, cfg, batch, units_run)
         bar.n = int(time.time() - t0)

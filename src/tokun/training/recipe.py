@@ -38,9 +38,10 @@ from ..core import checkpoint, codec
 from ..core.config import ModelConfig
 from ..core.errors import ConfigError, InputError
 from ..core.model import AutoEncoder, latent_sigma
+from ..core.sources import text_blocks
 from ..core.splits import write_split
-from ..core.textio import read_text, text_files
 from .config import TrainConfig
+from .train import given_options, train
 
 KINDS = ("train", "rescale", "split", "prior")
 OPTIONS = {"rescale": {"sigma", "texts"}, "split": {"corpora", "tail"}, "prior": {"texts"}}  # train: TrainConfig's
@@ -143,8 +144,6 @@ def _expand(value: Any, out: str | Path) -> Any:
 
 def run_recipe(recipe: Recipe, out: str | Path, *, device: str | None = None, progress: bool = True) -> Path:
     """Run (or resume) every stage of ``recipe`` into ``out``; the final model's directory (``out/model``)."""
-    from .train import train
-
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise ConfigError("--recipe runs on one process: run each stage's training under torchrun with its own flags")
     if recipe.model.decoder_mlp or recipe.model.latent_activation:
@@ -194,27 +193,31 @@ def run_recipe(recipe: Recipe, out: str | Path, *, device: str | None = None, pr
     return final
 
 
+def run_args(args: Any) -> int:
+    """``tokun train --recipe FILE --out DIR``: the recipe holds every model and training option."""
+    if args.preset or given_options(args):
+        raise ConfigError(
+            "--recipe holds every model and training option: give only --out, --resume, --device, --threads"
+        )
+    if not args.out:
+        raise ConfigError("--recipe needs --out DIR: its stages go to DIR/<stage>/ and the final model to DIR/model")
+    final = run_recipe(Recipe.load(args.recipe), args.out, device=args.device, progress=not args.no_progress)
+    print(json.dumps({"out": str(final)}, indent=2))
+    return 0
+
+
 def rescale(source: Path, target: Path, texts: list[str], sigma: float) -> tuple[float, float]:
     """Write the model of ``source`` with its latents rescaled to spread ``sigma`` over up to 4,096 blocks of
     ``texts`` (the same function: :meth:`AutoEncoder.rescale_latents`); the spread before and after."""
     if sigma <= 0:
         raise ConfigError(f"sigma must be positive, got {sigma}")
     model = checkpoint.load_model(source)
-    rows = text_blocks(texts, model.cfg.block_chars)
+    rows = codec.codepoints_to_bytes(text_blocks(texts, model.cfg.block_chars, most=SIGMA_BLOCKS))
     before = latent_spread(model, rows)
     model.rescale_latents(sigma / before)
     after = latent_spread(model, rows)
     checkpoint.save_model(model, target)
     return before, after
-
-
-def text_blocks(texts: list[str], block_chars: int, *, most: int = SIGMA_BLOCKS, seed: int = 0) -> np.ndarray:
-    """``(N, 4 * block_chars)`` byte blocks of the texts (offset 0), at most ``most``, sampled evenly."""
-    files = text_files(list(texts))
-    blocks = np.concatenate([codec.pad_codepoints(codec.to_codepoints(read_text(p)), block_chars) for p in files])
-    if len(blocks) > most:
-        blocks = blocks[np.sort(np.random.default_rng(seed).choice(len(blocks), most, replace=False))]
-    return codec.codepoints_to_bytes(blocks)
 
 
 @torch.no_grad()

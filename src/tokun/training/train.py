@@ -471,22 +471,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.recipe:
-        from .recipe import Recipe, run_recipe
-
-        if args.preset or given_options(args):
-            raise ConfigError(
-                "--recipe holds every model and training option: give only --out, --resume, --device, --threads"
-            )
-        if not args.out:
-            raise ConfigError(
-                "--recipe needs --out DIR: its stages go to DIR/<stage>/ and the final model to DIR/model"
-            )
-        final = run_recipe(Recipe.load(args.recipe), args.out, device=args.device, progress=not args.no_progress)
-        print(json.dumps({"out": str(final)}, indent=2))
-        return 0
+    """``tokun train`` from flags (``--recipe`` is :func:`tokun.training.recipe.run_args`)."""
     cfg = config_from_args(args)
     out = args.out or "runs/tokun"
     result = train(cfg, out, resume=args.resume, device=args.device, progress=not args.no_progress)
