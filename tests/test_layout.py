@@ -16,6 +16,7 @@ ALLOWED = {
     "evaluation": {"core", "decoding"},
     "streaming": {"core", "decoding"},
     "lm": {"core", "decoding"},
+    "integrations": {"core", "decoding", "lm"},
 }
 
 

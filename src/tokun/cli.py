@@ -385,6 +385,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     return run(args)
 
 
+# --- cmd_export (issue 18) ---
+
+# --- cmd_encode_dataset / cmd_decode_dataset (issue 19) ---
+
+# --- cmd_inspect (issue 21) ---
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tokun", description="Neural tokenizer: text <-> latent vectors.")
     parser.add_argument("--version", action="version", version=f"tokun {__version__}")
@@ -521,6 +528,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("paths", nargs="+", help="UTF-8 text files or folders of *.txt")
     b.add_argument("--out", required=True, help="the prior file to write (safetensors)")
     b.add_argument("--order", type=int, default=4, help="characters per n-gram, 1 to 6 (default %(default)s)")
+
+    # --- export: Hugging Face and ONNX (issue 18) ---
+
+    # --- encode-dataset / decode-dataset: corpora at scale (issue 19) ---
+
+    # --- inspect: maps, neighbours, projector, report (issue 21) ---
 
     from .training.train import add_arguments
 
