@@ -154,3 +154,15 @@ def test_shipped_weights_carry_a_checksum() -> None:
 
     with safe_open(str(checkpoint.resolve("4x16") / "model.safetensors"), framework="pt") as fh:
         assert len((fh.metadata() or {})["tensors_sha256"]) == 64
+
+
+def test_saved_model_folders_get_the_permissions_of_mkdir(tmp_path, tiny_cfg: ModelConfig) -> None:
+    import os
+
+    old = os.umask(0o022)
+    try:
+        checkpoint.save_model(AutoEncoder(tiny_cfg), tmp_path / "model")
+        assert (tmp_path / "model").stat().st_mode & 0o777 == 0o755
+        assert all(f.stat().st_mode & 0o777 == 0o644 for f in (tmp_path / "model").iterdir())
+    finally:
+        os.umask(old)

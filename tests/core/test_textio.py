@@ -83,3 +83,13 @@ def test_text_files_expands_folders(tmp_path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="no \\*.txt files"):
         files.text_files([tmp_path / "empty"])
+
+
+def test_outputs_get_the_permissions_of_a_plain_open(tmp_path) -> None:
+    old = os.umask(0o022)
+    try:
+        with files.atomic_output(tmp_path / "out.bin") as fh:
+            fh.write(b"x")
+        assert (tmp_path / "out.bin").stat().st_mode & 0o777 == 0o644  # readable by others, as open() makes it
+    finally:
+        os.umask(old)

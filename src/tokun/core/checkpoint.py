@@ -25,6 +25,7 @@ from safetensors.torch import load_file, save_file
 from .config import ModelConfig, save_json
 from .errors import CheckpointError, ConfigError, ModelError
 from .model import AutoEncoder
+from .textio import current_umask
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
@@ -90,9 +91,12 @@ class _AtomicDir:
         if exc_type is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             return
+        mask = current_umask()
         for f in self.tmp.iterdir():  # data on disk before the rename makes it visible
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
+            os.chmod(f, 0o666 & ~mask)  # safetensors writes 0600: the modes a plain open() would give
+        os.chmod(self.tmp, 0o777 & ~mask)  # mkdtemp's 0700 -> what mkdir would have made
         old = None
         if self.target.exists():
             old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")

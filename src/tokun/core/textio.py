@@ -56,6 +56,13 @@ def text_files(paths: list[str | Path]) -> list[Path]:
     return out
 
 
+def current_umask() -> int:
+    """The process's file-mode creation mask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
     """A binary file object writing to ``path`` through a temporary file renamed at the end (``-``: stdout).
@@ -82,6 +89,7 @@ def atomic_output(path: str | Path) -> Iterator[BinaryIO]:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's 0600 -> what open() would have made
         os.replace(tmp, target)
     except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
