@@ -43,7 +43,9 @@ def package_imports(path: Path) -> set[str]:
 def test_imports_run_downward_only(layer: str) -> None:
     for path in sorted((PACKAGE / layer).rglob("*.py")):
         bad = package_imports(path) - ALLOWED[layer]
-        assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}: {layer} may import only {sorted(ALLOWED[layer])}"
+        assert not bad, (
+            f"{path.relative_to(ROOT)} imports {sorted(bad)}: {layer} may import only {sorted(ALLOWED[layer])}"
+        )
 
 
 def test_readme_layout_lists_every_module() -> None:

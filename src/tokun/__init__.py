@@ -6,9 +6,10 @@
 >>> tok.decode(z, length=5)
 'tokun'
 
-Layers (imports run downward only): ``cli`` on top; ``training``, ``evaluation``, ``streaming`` and ``lm`` side
-by side; ``decoding`` (the tokenizer, verified and posterior decoding, the character prior); ``core`` (codec,
-configs, the autoencoder, weights, text files, data sources, distances).
+Layers (imports run downward only): ``cli`` on top; ``integrations`` (Hugging Face and ONNX, optional extras,
+never imported here); ``training``, ``evaluation``, ``streaming`` and ``lm`` side by side; ``decoding`` (the
+tokenizer, verified and posterior decoding, the character prior); ``core`` (codec, configs, the autoencoder,
+weights, text files, data sources, distances).
 """
 
 from .core.checkpoint import load_model as load_model

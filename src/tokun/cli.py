@@ -179,7 +179,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.batch_size < 1:
             raise InputError(f"--batch-size must be positive, got {args.batch_size}")
         tok.batch_size = args.batch_size
-    result = bench(tok, text, repeats=args.repeats, threads=args.threads)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="tokun-bench-") as tmp:
+        others = {"onnxruntime": _onnx_backend(args, f"{tmp}/onnx")} if args.backend == "onnxruntime" else {}
+        result = bench(tok, text, repeats=args.repeats, threads=args.threads, others=others)
     result["batch_size"] = tok.batch_size
     if args.json:
         print(json.dumps(result, indent=2))
@@ -192,6 +196,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print(f"{'tokun':10} {t['encode_chars_per_s']:>16,.0f} {t['decode_chars_per_s']:>16,.0f}")
     print(f"{'tiktoken':10} {k['encode_chars_per_s']:>16,.0f} {k['decode_chars_per_s']:>16,.0f}")
     print(f"{'ratio':10} {r['encode']:>16.4f} {r['decode']:>16.4f}")
+    if "onnxruntime" in result:  # --backend onnxruntime
+        o = result["onnxruntime"]
+        print(f"{'onnxrt':10} {o['encode_chars_per_s']:>16,.0f} {o['decode_chars_per_s']:>16,.0f}  exact: {o['exact']}")
     print(f"peak RSS {t['peak_rss_mb']:.0f} MB")
     return 0
 
@@ -387,9 +394,132 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # --- cmd_export (issue 18) ---
 
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .core.checkpoint import load_model
+    from .integrations.onnx import export_onnx
+
+    out = export_onnx(load_model(args.model), args.out_dir, opset=args.opset)
+    print(f"wrote {out}/encoder.onnx (bytes -> latents) and {out}/decoder.onnx (latents -> logits)", file=sys.stderr)
+    return 0
+
+
+def _onnx_backend(args: argparse.Namespace, folder: str):
+    """`bench --backend onnxruntime`: the model exported into ``folder``, read back by onnxruntime."""
+    from .core.checkpoint import load_model
+    from .integrations.onnx import OnnxTokenizer, export_onnx, onnxruntime
+
+    onnxruntime()  # a missing onnxruntime fails before the export's seconds
+    export_onnx(load_model(args.model), folder)
+    return OnnxTokenizer(folder, batch_size=args.batch_size or 512, threads=args.threads, verify=not args.no_verify)
+
+
 # --- cmd_encode_dataset / cmd_decode_dataset (issue 19) ---
 
+
+def cmd_encode_dataset(args: argparse.Namespace) -> int:
+    import torch
+
+    from .streaming.datasets import encode_dataset
+    from .streaming.ray_data import ray_runner
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    tok = _tokenizer(args)
+    runner = ray_runner(args.ray, workers=args.workers, threads=args.threads, device=args.device) if args.ray else None
+    summary = encode_dataset(
+        tok,
+        args.inputs,
+        args.out,
+        column=args.column,
+        dtype=args.latent_dtype,
+        shard_docs=args.shard_docs,
+        on_error=args.on_error,
+        progress=not args.quiet and sys.stderr.isatty(),
+        report=lambda line: print(f"tokun: skipped: {line}", file=sys.stderr),
+        runner=runner,
+    )
+    if not args.quiet:
+        print(
+            f"{summary['documents']:,} documents, {summary['chars']:,} characters -> {args.out}: "
+            f"{summary['shards']} shards ({summary['skipped_done']} already done), "
+            f"{summary['problems']} problems skipped",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_decode_dataset(args: argparse.Namespace) -> int:
+    from .core.shards import read_manifest
+    from .streaming.datasets import decode_dataset
+
+    if args.model is None:
+        args.model = read_manifest(args.input)["model"]  # the model that made the shards
+    documents, chars = decode_dataset(_tokenizer(args), args.input, args.out, progress=sys.stderr.isatty())
+    print(f"{args.input}: {documents:,} documents, {chars:,} characters -> {args.out}", file=sys.stderr)
+    return 0
+
+
 # --- cmd_inspect (issue 21) ---
+
+
+def _json_file(path: str, what: str) -> dict:
+    from .core.textio import read_text
+
+    try:
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}: not JSON ({err.msg} at line {err.lineno}); give the output of {what}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a JSON object; give the output of {what}")
+    return data
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from .evaluation.inspection import inspect
+
+    if not args.corpora:
+        raise InputError("inspect needs text files or folders, e.g. tokun inspect ../shared/corpora --out report")
+    tok = _tokenizer(args)
+    progress = sys.stderr.isatty()
+    accuracy = args.eval and _json_file(args.eval, "tokun eval --json")
+    noise_result = args.noise and _json_file(args.noise, "tokun noise --json")
+    speed = args.bench and _json_file(args.bench, "tokun bench --json")
+    if args.all:  # small samples: the report's figures in a minute, `tokun eval/noise/bench` for the full ones
+        from .evaluation import noise
+        from .evaluation.accuracy import evaluate
+
+        accuracy = accuracy or evaluate(
+            tok, args.corpora, ["planes0-3"], samples=20_000, offsets=[0], progress=progress
+        )
+        noise_result = noise_result or noise.measure(tok, args.corpora, max_blocks=512, draws=1)
+        if not speed:
+            try:
+                from .core.textio import read_text, text_files
+                from .evaluation.bench import bench
+
+                text = "\n".join(read_text(p) for p in text_files(args.corpora))[:200_000]
+                speed = bench(tok, text, repeats=1)
+            except ImportError:
+                print("tokun: bench skipped: it needs tiktoken (pip install -e '.[bench]')", file=sys.stderr)
+    result = inspect(
+        tok,
+        args.corpora,
+        args.out,
+        max_points=args.max_points,
+        methods=tuple(args.maps),
+        seed=args.seed,
+        accuracy=accuracy or None,
+        noise=noise_result or None,
+        speed=speed or None,
+        progress=progress,
+    )
+    print(
+        f"{result['characters']:,} characters ({result['mapped_characters']:,} mapped), {result['blocks']:,} blocks "
+        f"-> {result['report']}",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -458,6 +588,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=5, help="interleaved repetitions; the median is reported")
     p.add_argument("--batch-size", type=int, help="blocks per model call (default: the tokenizer's, 512)")
     p.add_argument("--decode-dtype", choices=["float32", "bfloat16"], help="decoder precision (default float32)")
+    p.add_argument(
+        "--backend",
+        choices=["torch", "onnxruntime"],
+        default="torch",
+        help="onnxruntime: also time the model exported to ONNX, under its own key (pip install -e '.[onnx]')",
+    )
     add_verify(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -530,10 +666,70 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--order", type=int, default=4, help="characters per n-gram, 1 to 6 (default %(default)s)")
 
     # --- export: Hugging Face and ONNX (issue 18) ---
+    p = command("export", lambda args: args.export_func(args), "export a model for other runtimes", model=False)
+    export_sub = p.add_subparsers(dest="export_command", required=True, metavar="FORMAT")
+    e = export_sub.add_parser(
+        "onnx", help="OUT_DIR/encoder.onnx (bytes uint8 (N, 64) -> latents) and decoder.onnx (latents -> logits)"
+    )
+    e.set_defaults(export_func=cmd_export)
+    e.add_argument("out_dir", metavar="OUT_DIR", help="a new or empty directory (a previous export is replaced)")
+    e.add_argument("--model", default=None, help="shipped model name or model directory (default: 4x16)")
+    e.add_argument("--opset", type=int, default=18, help="ONNX opset, 18 or later (default 18)")
 
     # --- encode-dataset / decode-dataset: corpora at scale (issue 19) ---
+    p = command("encode-dataset", cmd_encode_dataset, "encode Parquet/JSONL/Arrow documents into Parquet shards")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help=".parquet/.jsonl/.arrow files, folders of them, or a save_to_disk folder",
+    )
+    p.add_argument("--column", default="text", help="the documents' column or JSON field (default: text)")
+    p.add_argument("--out", required=True, help="folder of shards (rerun the same command to resume)")
+    p.add_argument(
+        "--latent-dtype", choices=["float16", "float32"], default="float16", help="latents stored as (default float16)"
+    )
+    p.add_argument("--shard-docs", type=int, default=4096, help="documents per shard (default 4096)")
+    p.add_argument(
+        "--on-error",
+        choices=["stop", "skip"],
+        default="stop",
+        help="a bad file or row: stop with status 2 (default), or report it and leave it out",
+    )
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="run on Ray Data: a local Ray here, or the cluster at ADDRESS (auto, ray://HOST:10001)",
+    )
+    p.add_argument("--workers", type=int, help="Ray actors, one model each (default: CPUs / --threads, or GPUs)")
+    p.add_argument("--threads", type=int, help="torch CPU threads per process or actor")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (with --ray: one GPU per actor)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary line")
+
+    p = command("decode-dataset", cmd_decode_dataset, "decode Parquet shards back into a Parquet file of id, text")
+    p.add_argument("input", metavar="DIR", help="folder of shards written by encode-dataset")
+    p.add_argument("--out", required=True, help="output .parquet file: columns id, text, in the inputs' order")
+    add_verify(p)
 
     # --- inspect: maps, neighbours, projector, report (issue 21) ---
+
+    from .evaluation.inspection import MAX_POINTS
+    from .evaluation.maps import METHODS
+
+    p = command("inspect", cmd_inspect, "maps, neighbour tables, a projector export and one HTML report of a model")
+    p.add_argument("corpora", nargs="*", help="UTF-8 text files or folders of *.txt")
+    p.add_argument("--out", required=True, help="output folder: OUT/index.html, OUT/maps/, OUT/projector/")
+    p.add_argument(
+        "--max-points", type=int, default=MAX_POINTS, help="points per map, at least 10 (default %(default)s)"
+    )
+    p.add_argument("--maps", nargs="+", default=list(METHODS), choices=METHODS, help="projections (default: all)")
+    p.add_argument("--eval", metavar="FILE", help="`tokun eval --json` output: accuracy per language in the report")
+    p.add_argument("--noise", metavar="FILE", help="`tokun noise --json` output: the noise curves in the report")
+    p.add_argument("--bench", metavar="FILE", help="`tokun bench --json` output: the speed in the report")
+    p.add_argument("--all", action="store_true", help="measure accuracy, noise and speed (small samples) if not given")
+    p.add_argument("--seed", type=int, default=0)
 
     from .training.train import add_arguments
 

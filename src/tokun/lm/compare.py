@@ -24,11 +24,12 @@ import torch
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from ..core import codec
+from ..core import codec, shards
 from ..core.checkpoint import load_model, read_config, resolve
 from ..core.errors import InputError, ModelError
 from ..core.splits import split_lines
 from ..core.textio import read_text, text_files
+from ..decoding.tokenizer import Tokenizer
 from .flops import Mode, Part, macs_per_block, model_train_flops
 from .local import LocalConfig
 from .model import LMConfig, TokenLM, TokunLM, bits, vocabulary_and_body_parameters
@@ -41,12 +42,25 @@ PRESETS = {
 
 
 def split_corpus(paths: list[str]) -> tuple[str, dict[str, str]]:
-    """Training text (all files) and validation text per file, split by line."""
+    """Training text (all files) and validation text per file, split by line. A folder of shards
+    (``tokun encode-dataset``) counts as one file: its documents, decoded, one per line."""
     train, val = [], {}
-    for path in text_files(paths):
-        train_text, val[path.stem] = split_lines(read_text(path))
+    files = [f for p in paths for f in ([Path(p)] if shards.is_shard_folder(p) else text_files([p]))]
+    for path in files:
+        text = shard_documents(path) if path.is_dir() else read_text(path)
+        train_text, val[path.stem] = split_lines(text)
         train.append(train_text)
     return "\n".join(train), val
+
+
+def shard_documents(folder: Path) -> str:
+    """The documents of a shard folder, decoded exactly by the model that made them, joined by newlines."""
+    tok = Tokenizer.load(shards.read_manifest(folder)["model"])
+    texts: list[str] = []
+    for shard in shards.iter_shards(folder):
+        latents = [torch.from_numpy(z.astype(np.float32)) for z in shard.latents]  # (N_i, L)
+        texts += tok.decode_batch(latents, lengths=shard.chars.tolist())
+    return "\n".join(texts)
 
 
 MODELS = ("tokun", "tokun-words", "tokun-16", "patch-learned", "tokun-direct", "bytes", "bpe")

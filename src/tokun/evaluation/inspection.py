@@ -1,0 +1,92 @@
+"""`tokun inspect`: everything :mod:`tokun.evaluation` can show of a model, written to one folder.
+
+    OUT/index.html              the report (:mod:`tokun.evaluation.report`), viewable offline
+    OUT/maps/characters.png     character vectors: PCA, UMAP, t-SNE, by script and by language file
+    OUT/maps/blocks.png         block latents, the same
+    OUT/maps.html               the same maps, interactive (hover a point to read it)
+    OUT/neighbours.json         the neighbour tables
+    OUT/projector/              the TensorBoard projector export (:mod:`tokun.evaluation.projector`)
+
+At most ``max_points`` points of each kind are mapped (t-SNE and UMAP grow faster than linearly); the neighbour
+tables and the projector export hold every character point and the mapped blocks.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import InputError
+from ..decoding.tokenizer import Tokenizer
+from . import maps, neighbours, projector, report
+from .embeddings import block_points, character_points, read_corpora, word_points
+
+MAX_POINTS = 2000  # per map: t-SNE and UMAP of both kinds in about two minutes on 2 cores
+MIN_POINTS = 10
+
+
+def inspect(
+    tok: Tokenizer,
+    paths: list[str],
+    out: str | Path,
+    *,
+    max_points: int = MAX_POINTS,
+    methods: tuple[str, ...] = maps.METHODS,
+    per_block: int = 16,
+    seed: int = 0,
+    accuracy: dict[str, Any] | None = None,
+    noise: dict[str, Any] | None = None,
+    speed: dict[str, Any] | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Write the folder ``out`` for ``tok`` on the texts ``paths``; a summary (counts and the files written).
+    ``accuracy``, ``noise``, ``speed``: the ``tokun eval``/``noise``/``bench`` JSON objects for the report."""
+    if max_points < MIN_POINTS:
+        raise InputError(f"--max-points must be at least {MIN_POINTS}, got {max_points}")
+    unknown = sorted(set(methods) - set(maps.METHODS))
+    if unknown:
+        raise InputError(f"unknown map {unknown[0]!r}; use {', '.join(maps.METHODS)}")
+    texts = read_corpora(paths)
+    out = Path(out)
+    try:
+        (out / "maps").mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"cannot write {out}: {err.strerror}") from None
+
+    chars = character_points(tok, texts, per_block=per_block, seed=seed)
+    blocks = block_points(tok, paths, most=max_points, seed=seed)
+    tables = neighbours.character_tables(tok, chars) + neighbours.word_tables(tok, word_points(tok, texts))
+    report.write_file(out / "neighbours.json", json.dumps(tables, indent=1, ensure_ascii=False))
+    projector.write(out / "projector", [chars, blocks])
+
+    mapped = []
+    for points in (chars.sample(max_points, seed=seed), blocks):
+        coords = maps.projections(points, methods, seed=seed, progress=progress)
+        report.write_file(out / "maps" / f"{points.kind}.png", maps.plot(points, coords))
+        mapped.append((points, coords))
+    report.write_file(out / "maps.html", maps.page(mapped, title=f"tokun {tok.name}: maps"))
+
+    summary = (
+        f"{len(texts)} files; {len(chars):,} characters ({len(mapped[0][0]):,} mapped) and "
+        f"{len(blocks):,} blocks of {tok.block_chars} characters; maps: " + ", ".join(maps.TITLES[m] for m in methods)
+    )
+    captions = [(f"{p.kind}: {len(p):,} points", f"maps/{p.kind}.png") for p, _ in mapped]
+    html = report.page(
+        model=tok.name,
+        summary=summary,
+        maps=captions,
+        neighbours=tables,
+        accuracy=accuracy,
+        noise=noise,
+        speed=speed,
+    )
+    report.write_file(out / "index.html", html)
+    return {
+        "model": tok.name,
+        "characters": len(chars),
+        "mapped_characters": len(mapped[0][0]),
+        "blocks": len(blocks),
+        "methods": list(methods),
+        "report": str(out / "index.html"),
+    }

@@ -1,0 +1,66 @@
+"""Nearest neighbours in latent space: which characters and which words a model puts next to a probe.
+
+    characters   a probe's character vector (:func:`~tokun.evaluation.embeddings.character_vectors`) against
+                 every character point; a digit, a Latin letter and its capital, a CJK character
+    words        a word alone in its block, its latent against every word of the corpora alone in its block;
+                 a word in five languages
+
+Distances are Euclidean (L2), in the space of the vectors compared.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core import codec
+from ..decoding.tokenizer import Tokenizer
+from .embeddings import Points, blocks_of, character_vectors
+
+CHAR_PROBES = ("7", "a", "A", "中")
+WORD_PROBES = ("world", "Welt", "мир", "世界", "عالم")  # English, German, Russian, Chinese, Arabic
+
+
+def nearest(vectors: np.ndarray, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``count`` rows of ``(N, D)`` ``vectors`` nearest to ``(D,)`` ``query``: their indices and L2 distances,
+    nearest first."""
+    d = np.sqrt(((vectors.astype(np.float64) - query) ** 2).sum(-1))  # (N,)
+    count = min(count, len(d))
+    top = np.argpartition(d, count - 1)[:count] if count else np.zeros(0, int)
+    top = top[np.argsort(d[top], kind="stable")]
+    return top, d[top]
+
+
+def table(points: Points, probe: str, query: np.ndarray, *, count: int = 8) -> dict[str, Any]:
+    """``{"probe", "kind", "nearest": [{"text", "distance", "script", "language"}]}``: the probe's ``count`` nearest
+    points other than itself."""
+    index, dist = nearest(points.vectors, query, count + 1)
+    rows = [
+        {
+            "text": points.texts[i],
+            "distance": float(d),
+            "script": points.scripts[i],
+            "language": points.languages[i],
+        }
+        for i, d in zip(index.tolist(), dist.tolist())
+        if points.texts[i] != probe
+    ]
+    return {"probe": probe, "kind": points.kind, "nearest": rows[:count]}
+
+
+def character_tables(
+    tok: Tokenizer, chars: Points, probes: tuple[str, ...] = CHAR_PROBES, *, count: int = 8
+) -> list[dict[str, Any]]:
+    """One :func:`table` per probe character, among the character points."""
+    queries = character_vectors(tok, np.array([ord(p) for p in probes], np.uint32))  # (P, H)
+    return [table(chars, p, q, count=count) for p, q in zip(probes, queries)]
+
+
+def word_tables(
+    tok: Tokenizer, words: Points, probes: tuple[str, ...] = WORD_PROBES, *, count: int = 8
+) -> list[dict[str, Any]]:
+    """One :func:`table` per probe word, among the word points (each word alone in its block)."""
+    rows = codec.codepoints_to_bytes(blocks_of(tok, list(probes)))  # (P, 4C)
+    queries = tok.encode_bytes(rows).numpy()  # (P, L)
+    return [table(words, p, q, count=count) for p, q in zip(probes, queries)]

@@ -1,0 +1,108 @@
+"""``tokun encode-dataset --ray [ADDRESS]``: the same job as a Ray Data pipeline, on one machine or a cluster.
+
+The pipeline is ``from_items(shards to do)`` -> ``map_batches(ShardEncoder)``, a pool of actors that each load one
+tokun model (on a CPU with ``threads`` threads, or on one GPU) and encode and write whole shards with
+:func:`tokun.streaming.datasets.encode_piece` -> the per-shard results, streamed back to the driver as shards
+finish. The actors read the inputs and write the shards themselves, with the single-process code: the shards are
+byte-identical to a single-process run's, resumable, and atomic, and the documents keep their global ids (the
+position in the inputs), which ``ray.data.read_parquet`` does not carry and ``write_parquet`` would not name
+deterministically. On a cluster, every node must see the inputs and ``--out`` at the same paths (a shared
+filesystem) and have tokun installed.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from ..core.errors import InputError
+from ..decoding.tokenizer import Tokenizer
+from .datasets import Job, Piece, PieceResult, Runner, encode_piece
+
+
+class ShardEncoder:
+    """A Ray Data actor: one tokun model, loaded once; each batch names shards to encode and write."""
+
+    def __init__(self, job: Job, threads: int | None, device: str) -> None:
+        if threads:
+            torch.set_num_threads(threads)
+        self.tok = Tokenizer.load(job.model, device=device, prior=False)
+        if job.fingerprint and self.tok.fingerprint != job.fingerprint:
+            raise InputError(f"model {job.model!r} differs on this Ray node from the driver's ({job.fingerprint})")
+        self.job = job
+        self.pieces = {p.name: p for p in job.pieces}
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """``batch["name"]``: shard names -> their :class:`PieceResult` fields, one row per shard."""
+        results = [encode_piece(self.tok, self.job, self.pieces[str(name)]) for name in batch["name"]]
+        return {
+            "name": np.array([r.name for r in results]),
+            "documents": np.array([r.documents for r in results], np.int64),
+            "chars": np.array([r.chars for r in results], np.int64),
+            "written": np.array([r.written for r in results]),
+            "problems": np.array(["\n".join(r.problems) for r in results], dtype=object),
+        }
+
+
+def encode_on_ray(
+    job: Job,
+    todo: list[Piece],
+    *,
+    address: str = "local",
+    workers: int | None = None,
+    threads: int | None = None,
+    device: str = "cpu",
+) -> Iterator[PieceResult]:
+    """Encode the shards ``todo`` on Ray (``address``: ``"local"`` starts one here, else a cluster's address; an
+    already initialised Ray is used as it is); each shard's result as it finishes."""
+    if not todo:
+        return
+    import ray
+    import ray.data
+
+    started = not ray.is_initialized()
+    if started:
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+        except (ConnectionError, ValueError, RuntimeError) as err:
+            raise InputError(f"--ray {address}: cannot connect ({err})") from None
+    try:
+        ray.data.DataContext.get_current().enable_progress_bars = False  # tokun's own bar counts documents
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
+        gpu = device.startswith("cuda")
+        if workers is None:
+            resources = ray.cluster_resources()
+            workers = int(resources.get("GPU", 0)) if gpu else int(resources.get("CPU", 1) // (threads or 1))
+        workers = max(1, min(workers, len(todo)))
+        items = ray.data.from_items([{"name": p.name} for p in todo], override_num_blocks=len(todo))
+        results = items.map_batches(
+            ShardEncoder,
+            batch_size=1,
+            compute=ray.data.ActorPoolStrategy(size=workers),
+            fn_constructor_kwargs={"job": job, "threads": threads, "device": device},
+            num_cpus=0 if gpu else (threads or 1),
+            num_gpus=1 if gpu else 0,
+        )
+        for row in results.iter_rows():  # streamed: a row as soon as its shard is written
+            problems = str(row["problems"])
+            yield PieceResult(
+                str(row["name"]),
+                int(row["documents"]),
+                int(row["chars"]),
+                problems.split("\n") if problems else [],
+                bool(row["written"]),
+            )
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def ray_runner(
+    address: str = "local", *, workers: int | None = None, threads: int | None = None, device: str = "cpu"
+) -> Runner:
+    """The ``runner`` of :func:`tokun.streaming.datasets.encode_dataset` that encodes on Ray Data."""
+    return functools.partial(encode_on_ray, address=address, workers=workers, threads=threads, device=device)

@@ -1,0 +1,66 @@
+import json
+import re
+
+import numpy as np
+import pytest
+
+from tokun.evaluation import maps
+from tokun.evaluation.embeddings import UNICODE, Points
+from tokun.evaluation.scripts import OTHER
+
+
+def clusters(n: int = 40) -> Points:
+    """Two well-separated clusters in 8 dimensions, Latin and Cyrillic."""
+    rng = np.random.default_rng(0)
+    vectors = np.concatenate([rng.normal(0, 0.1, (n, 8)), rng.normal(5, 0.1, (n, 8))]).astype(np.float32)
+    texts = [chr(0x61 + i % 26) for i in range(n)] + [chr(0x430 + i % 32) for i in range(n)]
+    return Points("characters", vectors, texts, ["Latn"] * n + ["Cyrl"] * n, ["en"] * n + ["ru"] * n)
+
+
+@pytest.mark.parametrize("method", ["pca", "tsne", pytest.param("umap", marks=pytest.mark.slow)])  # UMAP: 1 min of JIT
+def test_projections_keep_clusters_apart(method) -> None:
+    points = clusters()
+    xy = maps.project(points.vectors, method)
+    assert xy.shape == (80, 2) and xy.dtype == np.float32 and np.isfinite(xy).all()
+    a, b = xy[:40], xy[40:]
+    gap = np.linalg.norm(a.mean(0) - b.mean(0))
+    assert gap > 2 * max(a.std(0).max(), b.std(0).max())  # the two scripts are two islands
+
+
+def test_an_unknown_projection_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown projection"):
+        maps.project(np.zeros((20, 3)), "mds")
+
+
+def test_legends_name_the_commonest_labels_and_grey_the_rest() -> None:
+    n = 30 + 13 * 2
+    scripts = ["Latn"] * 30 + [s for s in ["Grek", "Cyrl", "Arab", "Hebr", "Thai", "Deva", "Hani"] for _ in range(4)]
+    scripts += ["Hang"] * (n - len(scripts))
+    points = Points("characters", np.zeros((n, 2), np.float32), ["x"] * n, scripts, ["en"] * n)
+    legend, codes = maps.colours(points, "script")
+    assert legend[0][0] == "Latin" and len(legend) <= maps.LEGEND + 1
+    assert [legend[c][0] for c in codes[:30]] == ["Latin"] * 30
+    assert len({colour for _, colour in legend}) == len(legend)  # every label its own colour
+    if legend[-1][0] == OTHER:
+        assert legend[-1][1] == maps.GREY
+
+
+def test_the_language_legend_shows_as_many_scripts_as_it_can() -> None:
+    languages = [f"lat{i}" for i in range(14) for _ in range(3)] + ["ru", "ru", "zh", "zh", UNICODE]
+    scripts = ["Latn"] * 42 + ["Cyrl", "Cyrl", "Hani", "Hani", "Hani"]
+    points = Points("blocks", np.zeros((len(scripts), 2), np.float32), ["x"] * len(scripts), scripts, languages)
+    names = [name for name, _ in maps.colours(points, "language")[0]]
+    assert {"ru", "zh", UNICODE} <= set(names) and names[-1] == OTHER  # though 14 Latin files are commoner
+
+
+def test_the_png_and_the_page(tmp_path) -> None:
+    points = clusters(20)
+    coords = {"pca": maps.project(points.vectors, "pca")}
+    png = maps.plot(points, coords)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    page = maps.page([(points, coords)], title="maps </script>")
+    assert "http://" not in page and "https://" not in page  # no network
+    data = json.loads(re.search(r"const DATA = (.*?);\n", page).group(1))
+    (only,) = data["sets"]
+    assert only["texts"] == points.texts and len(only["coords"]["pca"]) == 2 * len(points)
+    assert "</script>" not in page.split("<script>")[1][:-20]  # the title cannot close the script early

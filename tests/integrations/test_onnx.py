@@ -1,0 +1,109 @@
+"""ONNX export: the files' contract, PyTorch's numbers in onnxruntime, verified decoding over the pair, the CLI."""
+
+import json
+import shutil
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import tokun
+from tokun.cli import main
+from tokun.core import codec
+from tokun.decoding.inference import Inference
+from tokun.decoding.verify import verify
+from tokun.integrations import onnx as tokun_onnx
+from tokun.integrations.onnx import OnnxInference, OnnxTokenizer, export_onnx
+
+from ..conftest import FIXTURE, corpus_files
+
+FILES = sorted({FIXTURE, *corpus_files()})
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> tuple:
+    """The shipped default exported once for the module (about 10 s), and its PyTorch inference."""
+    model = tokun.load_model("4x16")
+    folder = export_onnx(model, tmp_path_factory.mktemp("onnx") / "4x16")
+    return folder, Inference(model)
+
+
+def test_files_names_shapes_and_dtypes_are_the_contract(exported) -> None:
+    folder, _ = exported
+    assert {p.name for p in folder.iterdir()} == {"encoder.onnx", "decoder.onnx", "config.json", "model.safetensors"}
+    ort = tokun_onnx.onnxruntime()
+    enc = ort.InferenceSession(str(folder / "encoder.onnx"), providers=["CPUExecutionProvider"])
+    dec = ort.InferenceSession(str(folder / "decoder.onnx"), providers=["CPUExecutionProvider"])
+    assert [(i.name, i.type, i.shape[1:]) for i in enc.get_inputs()] == [("bytes", "tensor(uint8)", [64])]
+    assert [(o.name, o.type, o.shape[1:]) for o in enc.get_outputs()] == [("latents", "tensor(float)", [256])]
+    assert [(i.name, i.type, i.shape[1:]) for i in dec.get_inputs()] == [("latents", "tensor(float)", [256])]
+    assert [(o.name, o.type, o.shape[1:]) for o in dec.get_outputs()] == [("logits", "tensor(float)", [64, 256])]
+    for n in (1, 3, 700):  # N is dynamic
+        z = enc.run(None, {"bytes": np.random.default_rng(n).integers(0, 256, (n, 64), dtype=np.uint8)})[0]
+        assert z.shape == (n, 256) and dec.run(None, {"latents": z})[0].shape == (n, 64, 256)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_onnxruntime_gives_pytorch_latents_and_bytes_and_exact_text(exported, path) -> None:
+    folder, torch_inf = exported
+    inf = OnnxInference(folder, threads=1)
+    text = path.read_text(encoding="utf-8")
+    rows = codec.encode(text, block_chars=16)
+    latents = inf.encode_bytes(rows)
+    expected = torch_inf.encode_bytes(rows)
+    assert torch.allclose(latents, expected, rtol=1e-4, atol=1e-4 * float(expected.abs().max()))
+    read = inf.read(latents)
+    assert np.array_equal(read, torch_inf.read(latents))  # the decoder's argmax bytes
+    back, _ = verify(inf, latents, read)  # verified decoding over the pair: exact
+    assert codec.decode(back, length=len(text)) == text
+
+
+def test_verified_decoding_corrects_slips_over_onnx(exported) -> None:
+    """Latents whose decoder reading slips (a few blocks of Han text) are read right: the search ran over ONNX."""
+    folder, _ = exported
+    tok = OnnxTokenizer(folder)
+    text = "".join(chr(c) for c in range(0x4E00, 0x4E00 + 16 * 64))  # CJK Unified Ideographs, in order
+    z = tok.encode(text)
+    raw = tok.inference.read(z)
+    back, stats = tok.read(z)
+    assert codec.decode(back, length=len(text)) == text
+    assert stats.flagged == int((raw != codec.encode(text, block_chars=16)).any(-1).sum()) == stats.corrected
+
+
+def test_onnx_inference_needs_the_exported_files(tmp_path) -> None:
+    with pytest.raises(tokun.InputError, match="tokun export onnx"):
+        OnnxInference(tmp_path)
+
+
+def test_export_refuses_a_file_or_a_foreign_directory_and_replaces_an_export(exported, tmp_path, capsys) -> None:
+    folder, _ = exported
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    for target in ("file", "mine"):
+        assert main(["export", "onnx", str(tmp_path / target)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("tokun: error: ") and err.count("\n") == 1
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    assert main(["export", "onnx", str(tmp_path / "x"), "--opset", "11"]) == 2
+    assert "opset 18 or later" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_bench_reports_onnxruntime_beside_pytorch(exported, monkeypatch, capsys) -> None:
+    folder, _ = exported
+    monkeypatch.setattr(tokun_onnx, "export_onnx", lambda model, out: shutil.copytree(folder, out))
+    args = ["bench", str(FIXTURE), "--json", "--repeats", "1", "--threads", "1", "--backend", "onnxruntime"]
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {"chars", "threads", "device", "repeats", "exact", "tokun", "tiktoken", "ratio", "batch_size"} < set(result)
+    assert set(result["onnxruntime"]) == {"encode_chars_per_s", "decode_chars_per_s", "exact"}
+    assert result["onnxruntime"]["exact"] is True and result["exact"] is True
+    assert result["onnxruntime"]["encode_chars_per_s"] > 0 and result["onnxruntime"]["decode_chars_per_s"] > 0
+
+
+def test_missing_onnxruntime_is_a_one_line_error(monkeypatch, capsys) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime raises ImportError
+    assert main(["bench", str(FIXTURE), "--backend", "onnxruntime", "--repeats", "1"]) == 2
+    assert capsys.readouterr().err == "tokun: error: onnxruntime is not installed: pip install -e '.[onnx]'\n"

@@ -1,0 +1,167 @@
+import json
+import os
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tokun.cli import main
+from tokun.core import shards
+from tokun.core.errors import InputError
+from tokun.decoding.tokenizer import Tokenizer
+from tokun.streaming.datasets import decode_dataset, encode_dataset
+
+from ..conftest import FIXTURE, ROOT
+
+DOCS = FIXTURE.read_text(encoding="utf-8").splitlines()  # 28 documents, every script of the fixture
+
+
+@pytest.fixture(scope="module")
+def tok() -> Tokenizer:
+    return Tokenizer.load()
+
+
+def write_parquet(path, docs, row_group_size: int = 5) -> str:
+    pq.write_table(pa.table({"text": docs, "other": list(range(len(docs)))}), path, row_group_size=row_group_size)
+    return str(path)
+
+
+def write_jsonl(path, docs) -> str:
+    path.write_text("".join(json.dumps({"text": d, "n": i}, ensure_ascii=False) + "\n" for i, d in enumerate(docs)))
+    return str(path)
+
+
+def within_one_ulp(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal float16 latents, but for a last-bit rounding where the encoder ran in batches of other sizes (its float32
+    results differ by ~1e-6 between a batch of one row and of many: other BLAS kernels)."""
+    ulp = np.spacing(np.maximum(np.abs(a), np.abs(b)).astype(np.float16)).astype(np.float32)
+    return a.shape == b.shape and bool((np.abs(a.astype(np.float32) - b.astype(np.float32)) <= ulp).all())
+
+
+def latents_by_id(folder) -> dict[int, np.ndarray]:
+    return {i: z for s in shards.iter_shards(folder) for i, z in zip(s.ids.tolist(), s.latents)}
+
+
+def test_every_format_gives_the_same_shards_and_decodes_back(tmp_path, tok: Tokenizer) -> None:
+    import datasets
+
+    datasets.Dataset.from_dict({"text": DOCS}).save_to_disk(str(tmp_path / "saved"))
+    inputs = {
+        "parquet": [write_parquet(tmp_path / "a.parquet", DOCS[:10]), write_parquet(tmp_path / "b.parquet", DOCS[10:])],
+        "jsonl": [write_jsonl(tmp_path / "a.jsonl", DOCS[:10]), write_jsonl(tmp_path / "b.jsonl", DOCS[10:])],
+        "arrow": [str(tmp_path / "saved")],
+    }
+    found = {}
+    for kind, paths in inputs.items():
+        summary = encode_dataset(tok, paths, str(tmp_path / kind), shard_docs=4)
+        assert summary["documents"] == len(DOCS) and summary["chars"] == sum(map(len, DOCS))
+        found[kind] = latents_by_id(tmp_path / kind)
+    assert sorted(found["parquet"]) == list(range(len(DOCS)))  # ids: positions in the inputs, across files
+    for i, doc in enumerate(DOCS):  # the latents of each document, in blocks of the model's size, as float16
+        want = tok.encode(doc).numpy().astype(np.float16)
+        assert all(within_one_ulp(found[kind][i], want) for kind in inputs), i
+    n = decode_dataset(tok, str(tmp_path / "jsonl"), str(tmp_path / "back.parquet"))
+    back = pq.read_table(tmp_path / "back.parquet")
+    assert n == (len(DOCS), sum(map(len, DOCS))) and back.column_names == ["id", "text"]
+    assert back.column("text").to_pylist() == DOCS and back.column("id").to_pylist() == list(range(len(DOCS)))
+
+
+def test_cli_round_trip_is_deterministic_and_resumes(tmp_path) -> None:
+    src = write_parquet(tmp_path / "in.parquet", DOCS * 2, row_group_size=7)  # row groups cut across shards
+    assert main(["encode-dataset", src, "--out", str(tmp_path / "a"), "--shard-docs", "16", "-q"]) == 0
+    assert main(["encode-dataset", src, "--out", str(tmp_path / "b"), "--shard-docs", "16", "-q"]) == 0
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == ["manifest.json"] + [f"part-0000{i}.parquet" for i in range(4)]
+    for name in names:  # same input, same bytes
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    # resume: a lost shard is rewritten, identical; the finished ones are not touched
+    kept = os.stat(tmp_path / "a" / "part-00000.parquet").st_mtime_ns
+    (tmp_path / "a" / "part-00002.parquet").unlink()
+    assert main(["encode-dataset", src, "--out", str(tmp_path / "a"), "--shard-docs", "16", "-q"]) == 0
+    assert (tmp_path / "a" / "part-00002.parquet").read_bytes() == (tmp_path / "b" / "part-00002.parquet").read_bytes()
+    assert os.stat(tmp_path / "a" / "part-00000.parquet").st_mtime_ns == kept
+    # another job into the same folder is refused
+    assert main(["encode-dataset", src, "--out", str(tmp_path / "a"), "--shard-docs", "8", "-q"]) == 2
+    assert main(["decode-dataset", str(tmp_path / "a"), "--out", str(tmp_path / "back.parquet")]) == 0
+    assert pq.read_table(tmp_path / "back.parquet").column("text").to_pylist() == DOCS * 2
+
+
+def test_readme_datasets_map_recipe_gives_the_same_latents(tmp_path, tok: Tokenizer, monkeypatch) -> None:
+    import datasets
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Large corpora") :]
+    recipe = next(b for b in re.findall(r"```python\n(.*?)```", section, re.S) if ".map(" in b)
+    (tmp_path / "corpus").mkdir()
+    write_parquet(tmp_path / "corpus" / "part-0.parquet", DOCS)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "cache")
+    space: dict = {}
+    exec(recipe, space)  # the README's code, as a user runs it
+    encode_dataset(tok, ["corpus"], "shards")
+    ours = latents_by_id("shards")
+    ds = space["ds"]
+    assert ds["chars"] == [len(d) for d in DOCS]
+    for i, z in enumerate(ds["latents"]):
+        assert within_one_ulp(np.array(z, dtype=np.float16), ours[i]), i
+
+
+def bad_inputs(tmp_path) -> list[str]:
+    """A Parquet file with a null, a number and an empty document; a JSONL file with invalid UTF-8 and JSON;
+    a truncated Parquet file."""
+    rows = pa.table({"text": pa.array(["good one", None, "ok", "", "last"], pa.string())})
+    pq.write_table(rows, tmp_path / "a.parquet")
+    pq.write_table(pa.table({"text": [1, 2]}), tmp_path / "b.parquet")
+    lines = [json.dumps({"text": "fine"}).encode(), b'{"text": "caf\xe9"}', b'{"text": "unclosed', b'{"n": 1}']
+    (tmp_path / "c.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    data = (tmp_path / "a.parquet").read_bytes()
+    (tmp_path / "d.parquet").write_bytes(data[: len(data) - 20])
+    return [str(tmp_path / n) for n in ("a.parquet", "b.parquet", "c.jsonl", "d.parquet")]
+
+
+def test_bad_input_one_line_per_problem_and_the_rest_kept(tmp_path, capsys) -> None:
+    paths = bad_inputs(tmp_path)
+    out = tmp_path / "out"
+    assert main(["encode-dataset", *paths, "--out", str(out), "--on-error", "skip", "--shard-docs", "2"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    problems = [line for line in err if line.startswith("tokun: skipped: ")]
+    assert [re.sub(r"^tokun: skipped: .*/", "", line) for line in problems] == [
+        "d.parquet: not a readable Parquet file (Parquet magic bytes not found in footer. Either the file is "
+        "corrupted or this is not a parquet file.) (file skipped)",
+        "a.parquet, row 1: 'text' is null",
+        "a.parquet, row 3: empty document",
+        "b.parquet, row 0: 'text' is not a string (int)",
+        "b.parquet, row 1: 'text' is not a string (int)",
+        "c.jsonl, line 2: not valid UTF-8 at byte 13 of the line (0xe9)",
+        "c.jsonl, line 3: not valid JSON (Unterminated string starting at: line 1 column 10 (char 9))",
+        "c.jsonl, line 4: no field 'text'",
+    ]
+    assert "4 documents" in err[-1] and "8 problems skipped" in err[-1]
+    assert main(["decode-dataset", str(out), "--out", str(tmp_path / "back.parquet")]) == 0
+    back = pq.read_table(tmp_path / "back.parquet").to_pydict()
+    assert back == {"id": [0, 2, 4, 7], "text": ["good one", "ok", "last", "fine"]}  # ids: positions in the inputs
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+def test_bad_input_stops_with_status_2_by_default(tmp_path, capsys, tok: Tokenizer) -> None:
+    paths = bad_inputs(tmp_path)
+    assert main(["encode-dataset", *paths[:3], "--out", str(tmp_path / "out"), "--shard-docs", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("tokun: error: ") and err.endswith(
+        "a.parquet, row 1: 'text' is null (finished shards are kept: rerun to resume)"
+    )
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["manifest.json", "part-00000.parquet"]
+    with pytest.raises(InputError, match="incomplete: 10 of 11 shards missing"):
+        decode_dataset(tok, str(tmp_path / "out"), str(tmp_path / "back.parquet"))
+    assert not (tmp_path / "back.parquet").exists()
+    assert main(["encode-dataset", paths[3], "--out", str(tmp_path / "o2")]) == 2
+    assert "d.parquet: not a readable Parquet file" in capsys.readouterr().err
+    # a missing column: one line naming the file and the columns it has
+    with pytest.raises(InputError, match=r"b.parquet: no column 'body' \(columns: text\)"):
+        encode_dataset(tok, [paths[1]], str(tmp_path / "o3"), column="body")
+    # a lone surrogate, from JSON's escapes
+    (tmp_path / "s.jsonl").write_text('{"text": "ok"}\n{"text": "a\\ud800b"}\n')
+    with pytest.raises(InputError, match=r"s.jsonl, line 2: lone surrogate U\+D800 at character 1"):
+        encode_dataset(tok, [str(tmp_path / "s.jsonl")], str(tmp_path / "o4"))

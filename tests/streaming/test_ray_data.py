@@ -1,0 +1,46 @@
+"""The Ray Data backend on a local Ray of 2 CPUs (started once for the module): the same shards as one process."""
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tokun.core import shards
+from tokun.decoding.tokenizer import Tokenizer
+from tokun.streaming.datasets import encode_dataset
+from tokun.streaming.ray_data import ray_runner
+
+from ..conftest import FIXTURE
+
+DOCS = FIXTURE.read_text(encoding="utf-8").splitlines()
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_writes_the_single_process_shards_row_for_row(tmp_path, ray_local) -> None:
+    tok = Tokenizer.load()
+    docs = DOCS * 3 + [None]  # a bad row at the end: reported by an actor, skipped
+    pq.write_table(pa.table({"text": pa.array(docs, pa.string())}), tmp_path / "in.parquet", row_group_size=9)
+    src = [str(tmp_path / "in.parquet")]
+    got: dict[str, list[str]] = {"one": [], "ray": []}
+    one = encode_dataset(tok, src, str(tmp_path / "one"), shard_docs=20, on_error="skip", report=got["one"].append)
+    ray = encode_dataset(
+        tok,
+        src,
+        str(tmp_path / "ray"),
+        shard_docs=20,
+        on_error="skip",
+        report=got["ray"].append,
+        runner=ray_runner("local", threads=1),
+    )
+    assert one == ray and one["documents"] == len(DOCS) * 3 and one["shards"] == 5
+    assert got["one"] == got["ray"] == [f"{tmp_path / 'in.parquet'}, row {len(docs) - 1}: 'text' is null"]
+    for a, b in zip(shards.iter_shards(tmp_path / "one"), shards.iter_shards(tmp_path / "ray")):
+        assert a.ids.tolist() == b.ids.tolist() and a.chars.tolist() == b.chars.tolist()
+    for name in sorted(p.name for p in (tmp_path / "one").iterdir()):  # row for row, and byte for byte
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes()
