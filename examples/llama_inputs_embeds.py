@@ -35,7 +35,7 @@ class TokunLlama(nn.Module):
 
     def __init__(self, autoencoder: tokun.AutoEncoder, config: LlamaConfig, latent_scale: float) -> None:
         super().__init__()
-        self.input = TokunInput(autoencoder, config.hidden_size)
+        self.input = TokunInput(autoencoder, config.hidden_size, latent_scale)
         self.body = LlamaModel(config)
         self.output = TokunOutput(autoencoder, config.hidden_size, latent_scale)
 

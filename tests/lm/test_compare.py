@@ -5,7 +5,7 @@ from tokun.core.config import ModelConfig
 from tokun.core.errors import ModelError
 from tokun.core.model import AutoEncoder
 from tokun.lm.flops import macs_per_block
-from tokun.lm.model import Body, LMConfig, TokenLM, TokunLM, rotary
+from tokun.lm.model import Body, KVCache, LMConfig, TokenLM, TokunLM, rotary
 
 CFG = LMConfig(dim=32, layers=2, heads=2, ffn=64, context=8)
 AUTO = ModelConfig(token_dim=(4, 4), embed_dim=8, latent_dim=16)
@@ -18,6 +18,16 @@ def test_body_is_causal() -> None:
     y[0, 5:] += 1.0  # change the future
     assert torch.allclose(body(x)[0, :5], body(y)[0, :5], atol=1e-5)
     assert not torch.allclose(body(x)[0, 5:], body(y)[0, 5:])
+
+
+def test_kv_cache_gives_the_outputs_of_the_whole_sequence() -> None:
+    body = Body(CFG).eval()
+    x = torch.randn(2, 8, 32)
+    whole = body(x)  # (2, 8, 32)
+    cache = KVCache()
+    pieces = [body(x[:, :3], cache)] + [body(x[:, i : i + 1], cache) for i in range(3, 5)] + [body(x[:, 5:], cache)]
+    assert cache.length == 8 and cache.keys[0].shape == (2, CFG.heads, 8, CFG.dim // CFG.heads)
+    assert torch.allclose(torch.cat(pieces, dim=1), whole, atol=1e-5)  # a prompt, single steps, then a chunk
 
 
 def test_rotary_keeps_norms() -> None:
@@ -153,3 +163,19 @@ def test_evaluation_windows_score_every_unit_once() -> None:
             assert units.token_bytes[units.ids(text)].sum() == total  # byte-level: every byte in exactly one token
         counted = sum(n for _, n in units.windows(text, context=7))
         assert counted == total - first, name
+
+
+def test_generation_window_caches_what_a_full_pass_computes() -> None:
+    from tokun.lm.compare import GlobalWindow
+
+    lm = TokunLM(AutoEncoder(AUTO), CFG, latent_scale=1.0).eval()
+    rows = torch.randint(0, 256, (1, 13, AUTO.block_bytes), dtype=torch.uint8)
+    with torch.inference_mode():
+        window, held = GlobalWindow(lm, rows[:, :3]), []
+        for i in range(3, 13):  # past the context of 8: the cache is refilled with the last 4 rows
+            window.push(rows[:, i : i + 1])
+            assert torch.equal(window.rows[0, -1], rows[0, i]) and window.cache.length == window.rows.shape[1]
+            full = lm.body(lm.input(window.rows))[:, -1:]  # the same rows, run at once
+            assert torch.allclose(window.state, full, atol=1e-5)
+            held.append(window.rows.shape[1])
+    assert held == [4, 5, 6, 7, 8, 4, 5, 6, 7, 8]

@@ -32,7 +32,7 @@ from ..core.textio import read_text, text_files
 from ..decoding.tokenizer import Tokenizer
 from .flops import Mode, Part, macs_per_block, model_train_flops
 from .local import LocalConfig
-from .model import LMConfig, TokenLM, TokunLM, bits, vocabulary_and_body_parameters
+from .model import KVCache, LMConfig, TokenLM, TokunLM, bits, vocabulary_and_body_parameters
 from .patch_model import BLOCK_CHARS, LearnedPatchEmbedding, Patched, PatchLM, TokunPatchEmbedding, patches_of
 
 PRESETS = {
@@ -464,22 +464,43 @@ def generate(
     with torch.inference_mode():
         if isinstance(model, TokunLM):
             pad = (-len(prompt)) % 16
-            rows = torch.from_numpy(codec.encode(" " * pad + prompt))[None]  # (1, N, 64): whole blocks
+            window = GlobalWindow(model, torch.from_numpy(codec.encode(" " * pad + prompt))[None])  # whole blocks
             for _ in range(blocks):
-                nxt = model(rows[:, -model.cfg.context :])[:, -1].argmax(-1).to(torch.uint8)  # (1, 64)
+                nxt = model.output(window.state)[:, -1].argmax(-1).to(torch.uint8)  # (1, 64)
                 emit(codec.decode(nxt.numpy(), length=16))
-                rows = torch.cat([rows, nxt[:, None]], dim=1)
+                window.push(nxt[:, None])
             return prompt + "".join(out)
         assert isinstance(model, PatchLM)
         gen = torch.Generator().manual_seed(seed)
         patches = patches_of(prompt, meta["scheme"]) or [" "]
-        rows = torch.from_numpy(Patched.of("".join(patches), meta["scheme"]).blocks)[None]  # (1, P, 64)
+        window = GlobalWindow(model, torch.from_numpy(Patched.of("".join(patches), meta["scheme"]).blocks)[None])
         for _ in range(blocks):
-            state = model.states(rows[:, -model.cfg.context :])[:, -1:]  # (1, 1, dim)
-            units = model.local.sample(state, temperature=temperature, top_p=top_p, generator=gen)[0, 0]  # (U,)
+            units = model.local.sample(window.state, temperature=temperature, top_p=top_p, generator=gen)[0, 0]  # (U,)
             raw = bytes(units.tolist()).split(b"\0", 1)[0]
             piece = raw.decode("utf-8", errors="replace")[:16] or " "
             emit(piece)
             block = torch.from_numpy(Patched.of(piece.replace("\0", " "), "fixed-16").blocks[:1])  # (1, 64)
-            rows = torch.cat([rows, block[None]], dim=1)
+            window.push(block[None])
     return prompt + "".join(out)
+
+
+class GlobalWindow:
+    """The global model's view of the text while generating: a KV cache over the last positions, so each new
+    position runs the body once. The model was trained on ``context`` positions: when the cache is full, it is
+    refilled with the last half of the context (the positions restart at 0, as in training).
+
+    ``model`` has ``input`` (rows -> embeddings) and ``body``; ``rows`` ``(1, N, 64)`` the prompt's blocks."""
+
+    def __init__(self, model: torch.nn.Module, rows: torch.Tensor) -> None:
+        self.model, self.context = model, model.cfg.context
+        self.rows = rows[:, -self.context :]  # (1, n, 64): the rows the cache holds, or will
+        self.cache = KVCache()
+        self.state = self.model.body(self.model.input(self.rows), self.cache)[:, -1:]  # (1, 1, dim)
+
+    def push(self, rows: torch.Tensor) -> None:
+        """Append ``(1, n, 64)`` rows; ``state`` becomes the state after the last one."""
+        self.rows = torch.cat([self.rows, rows], dim=1)
+        if self.cache.length + rows.shape[1] > self.context:  # full: start again from the recent half
+            self.rows = self.rows[:, -max(rows.shape[1], self.context // 2) :]
+            self.cache, rows = KVCache(), self.rows
+        self.state = self.model.body(self.model.input(rows), self.cache)[:, -1:]

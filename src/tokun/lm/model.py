@@ -40,11 +40,11 @@ class RMSNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
-def rotary(x: torch.Tensor) -> torch.Tensor:
-    """Rotary position embedding of ``(B, h, T, d)`` queries or keys."""
+def rotary(x: torch.Tensor, offset: int = 0) -> torch.Tensor:
+    """Rotary position embedding of ``(B, h, T, d)`` queries or keys at positions ``offset .. offset + T - 1``."""
     _, _, t, d = x.shape
     freqs = 1.0 / (10000 ** (torch.arange(0, d, 2, device=x.device, dtype=torch.float32) / d))  # (d/2,)
-    angles = torch.arange(t, device=x.device, dtype=torch.float32)[:, None] * freqs  # (T, d/2)
+    angles = torch.arange(offset, offset + t, device=x.device, dtype=torch.float32)[:, None] * freqs  # (T, d/2)
     cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
     x1, x2 = x[..., 0::2], x[..., 1::2]  # (B, h, T, d/2) each
     return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)  # (B, h, T, d)
@@ -57,10 +57,18 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(cfg.dim, 3 * cfg.dim, bias=False)
         self.out = nn.Linear(cfg.dim, cfg.dim, bias=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+        """``(B, T, D)`` -> ``(B, T, D)``; with ``cache``, ``x`` continues the positions cached so far."""
         b, t, d = x.shape  # (B, T, D)
         q, k, v = self.qkv(x).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)  # 3 x (B, h, T, d/h)
-        y = F.scaled_dot_product_attention(rotary(q), rotary(k), v, is_causal=True)  # (B, h, T, d/h)
+        offset = cache.length if cache is not None else 0
+        q, k = rotary(q, offset), rotary(k, offset)
+        if cache is not None:
+            k, v = cache.extend(layer, k, v)  # (B, h, offset + T, d/h)
+        mask = None  # one new position sees every key; T from the start: causal
+        if offset and t > 1:  # T positions after cached ones: query i sees the cached keys and new keys <= i
+            mask = torch.ones(t, offset + t, dtype=torch.bool, device=x.device).tril(diagonal=offset)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=t > 1 and not offset)  # (B, h, T, d/h)
         return self.out(y.transpose(1, 2).reshape(b, t, d))  # (B, T, D)
 
 
@@ -81,37 +89,65 @@ class Block(nn.Module):
         self.norm1, self.attn = RMSNorm(cfg.dim), Attention(cfg)
         self.norm2, self.ffn = RMSNorm(cfg.dim), SwiGLU(cfg)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x))
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x), cache, layer)
         return x + self.ffn(self.norm2(x))
 
 
+class KVCache:
+    """The keys and values of the positions a :class:`Body` has seen, per layer, ``(B, h, T, d/h)`` each, so that
+    generation runs the body on each new position only (``Body.forward(x, cache)``)."""
+
+    def __init__(self) -> None:
+        self.keys: list[torch.Tensor] = []
+        self.values: list[torch.Tensor] = []
+        self.length = 0  # positions cached (the same in every layer once a forward pass ends)
+
+    def extend(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append ``(B, h, T, d/h)`` keys and values to ``layer``'s; its keys and values so far."""
+        if layer == len(self.keys):
+            self.keys.append(k)
+            self.values.append(v)
+        else:
+            self.keys[layer] = torch.cat((self.keys[layer], k), dim=2)
+            self.values[layer] = torch.cat((self.values[layer], v), dim=2)
+        return self.keys[layer], self.values[layer]
+
+
 class Body(nn.Module):
-    """The transformer shared by every model: ``(B, T, dim)`` -> ``(B, T, dim)``."""
+    """The transformer shared by every model: ``(B, T, dim)`` -> ``(B, T, dim)``.
+
+    With a :class:`KVCache`, ``x`` holds the positions after the cached ones (one at a time in generation); the
+    outputs are those of the whole sequence run at once, at these positions."""
 
     def __init__(self, cfg: LMConfig) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.layers))
         self.norm = RMSNorm(cfg.dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for block in self.blocks:
-            x = block(x)
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        for layer, block in enumerate(self.blocks):
+            x = block(x, cache, layer)
+        if cache is not None:
+            cache.length += x.shape[1]
         return self.norm(x)
 
 
 class TokunInput(nn.Module):
-    """Frozen tokun encoder + trainable Linear(latent -> dim): byte blocks ``(B, T, 64)`` -> ``(B, T, dim)``."""
+    """Frozen tokun encoder + trainable Linear(latent -> dim): byte blocks ``(B, T, 64)`` -> ``(B, T, dim)``.
 
-    def __init__(self, autoencoder: AutoEncoder, dim: int) -> None:
+    Latents are divided by ``latent_scale`` (their spread on the training text): unit scale for the body, the same
+    for every batch, so a position's input does not depend on what it is batched with."""
+
+    def __init__(self, autoencoder: AutoEncoder, dim: int, latent_scale: float) -> None:
         super().__init__()
         self.encoder = autoencoder.encoder.requires_grad_(False)
+        self.latent_scale = latent_scale
         self.proj = nn.Linear(autoencoder.cfg.latent_dim, dim)
 
     def forward(self, blocks: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            z = self.encoder(blocks)  # (B, T, L)
-            z = z / z.std()  # unit scale for the body
+            z = self.encoder(blocks) / self.latent_scale  # (B, T, L) at unit spread
         return self.proj(z)
 
 
@@ -139,7 +175,7 @@ class TokunLM(nn.Module):
     def __init__(self, autoencoder: AutoEncoder, cfg: LMConfig, latent_scale: float) -> None:
         super().__init__()
         self.cfg = cfg
-        self.input = TokunInput(autoencoder, cfg.dim)
+        self.input = TokunInput(autoencoder, cfg.dim, latent_scale)
         self.body = Body(cfg)
         self.output = TokunOutput(autoencoder, cfg.dim, latent_scale)
 
