@@ -317,7 +317,7 @@ def cmd_lm(args: argparse.Namespace) -> int:
         flops=args.flops,
         seeds=args.seeds,
         models=tuple(args.models),
-        lr=args.lr,
+        lr=tuple(args.lr),
         out=Path(args.out),
         batch=args.batch_size,
         seed=args.seed,
@@ -463,15 +463,20 @@ def cmd_decode_dataset(args: argparse.Namespace) -> int:
 # --- cmd_inspect (issue 21) ---
 
 
-def _json_file(path: str, what: str) -> dict:
+def _json_file(path: str, command: str) -> dict:
+    """The JSON object of ``tokun COMMAND --json`` in ``path``, checked for every key the report reads."""
     from .core.textio import read_text
+    from .evaluation.report import REQUIRED, missing
 
+    what = f"tokun {command} --json"
     try:
-        data = json.loads(read_text(path))
+        data = json.loads(read_text(path, remedy=f"give the output of {what}"))
     except json.JSONDecodeError as err:
         raise InputError(f"{path}: not JSON ({err.msg} at line {err.lineno}); give the output of {what}") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: not a JSON object; give the output of {what}")
+    if problem := missing(data, REQUIRED[command]):
+        raise InputError(f"{path}: {problem}; give the output of {what}")
     return data
 
 
@@ -482,13 +487,15 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         raise InputError("inspect needs text files or folders, e.g. tokun inspect ../shared/corpora --out report")
     tok = _tokenizer(args)
     progress = sys.stderr.isatty()
-    accuracy = args.eval and _json_file(args.eval, "tokun eval --json")
-    noise_result = args.noise and _json_file(args.noise, "tokun noise --json")
-    speed = args.bench and _json_file(args.bench, "tokun bench --json")
+    accuracy = args.eval and _json_file(args.eval, "eval")
+    noise_result = args.noise and _json_file(args.noise, "noise")
+    speed = args.bench and _json_file(args.bench, "bench")
     if args.all:  # small samples: the report's figures in a minute, `tokun eval/noise/bench` for the full ones
         from .evaluation import noise
         from .evaluation.accuracy import evaluate
+        from .evaluation.embeddings import read_corpora
 
+        read_corpora(args.corpora)  # inspect's error for a file that is not UTF-8, before eval's
         accuracy = accuracy or evaluate(
             tok, args.corpora, ["planes0-3"], samples=20_000, offsets=[0], progress=progress
         )
@@ -620,7 +627,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("lm", cmd_lm, "a small llama over tokun latents, compared with bytes and BPE")
     lm_sub = p.add_subparsers(dest="lm_command", required=True, metavar="LM_COMMAND")
     c = lm_sub.add_parser("compare", help="train tokun, byte and BPE models for the same time; bits per byte")
-    c.add_argument("--corpora", nargs="*", default=["../shared/corpora"], help="text files or folders")
+    c.add_argument(
+        "--corpora",
+        nargs="*",
+        default=["../shared/corpora"],
+        help="text files, folders of *.txt, or a folder of shards from `tokun encode-dataset`",
+    )
     c.add_argument("--minutes", type=float, help="training wall-clock per model and seed (default 8 without --flops)")
     c.add_argument("--flops", type=float, help="training FLOPs per model and seed (ends first of this and --minutes)")
     c.add_argument("--seeds", type=int, default=1, help="seeds per model: mean and spread reported (default 1)")
@@ -631,7 +643,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="tokun (the best tokun patch model), tokun-words, tokun-16, patch-learned, tokun-direct, bytes, bpe",
     )
-    c.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default 1e-3)")
+    c.add_argument(
+        "--lr",
+        type=float,
+        nargs="+",
+        default=[1e-3],
+        help="peak learning rate (default 1e-3); several: each model's is tuned by a sweep on part of the training text",
+    )
     c.add_argument("--model", default=argparse.SUPPRESS, help="tokun model at both ends (default: 4x16)")
     c.add_argument("--batch-size", type=int, default=16)
     c.add_argument("--threads", type=int)
@@ -669,7 +687,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("export", lambda args: args.export_func(args), "export a model for other runtimes", model=False)
     export_sub = p.add_subparsers(dest="export_command", required=True, metavar="FORMAT")
     e = export_sub.add_parser(
-        "onnx", help="OUT_DIR/encoder.onnx (bytes uint8 (N, 64) -> latents) and decoder.onnx (latents -> logits)"
+        "onnx",
+        help="OUT_DIR/encoder.onnx (bytes uint8 (N, B), B the model's bytes per block -> latents) and decoder.onnx "
+        "(latents -> logits)",
     )
     e.set_defaults(export_func=cmd_export)
     e.add_argument("out_dir", metavar="OUT_DIR", help="a new or empty directory (a previous export is replaced)")

@@ -78,3 +78,22 @@ def test_import_tokun_imports_no_pyarrow_ray_or_datasets() -> None:
         "print(sorted(m for m in ('pyarrow', 'ray', 'datasets') if m in sys.modules))"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
+def test_a_large_shard_is_written_in_row_groups_of_bounded_size(tmp_path, monkeypatch) -> None:
+    """pyarrow builds a row group whole (2 int16 levels per float): a shard's row groups hold about
+    ROW_GROUP_LATENTS vectors each, a small shard one row group."""
+    ids, chars, latents = rows()  # 7 vectors in 4 documents
+    flat = np.concatenate(latents)
+    table = shards.latents_table(ids, chars, flat, rows=[1, 1, 2, 3], model="m", dtype="float16", latent_dim=8)
+    shards.write_shard(tmp_path / "one.parquet", table, {})
+    monkeypatch.setattr(shards, "ROW_GROUP_LATENTS", 2)
+    shards.write_shard(tmp_path / "s.parquet", table, {})
+    assert pq.ParquetFile(tmp_path / "one.parquet").num_row_groups == 1
+    assert pq.ParquetFile(tmp_path / "s.parquet").num_row_groups == 2  # ceil(4 documents * 2 / 7 vectors) a group
+    for name in ("one.parquet", "s.parquet"):
+        back = shards.read_shard(tmp_path / name)
+        assert back.ids.tolist() == ids and back.chars.tolist() == chars
+        assert all(np.array_equal(a, b.astype(np.float16)) for a, b in zip(back.latents, latents))
+    with pytest.raises(InputError, match=r"latents of shape \(7, 8\) for 8 rows of 8"):
+        shards.latents_table(ids, chars, flat, rows=[1, 2, 2, 3], model="m", dtype="float16", latent_dim=8)

@@ -66,3 +66,11 @@ def test_read_corpora_refuses_no_text(tmp_path) -> None:
     (tmp_path / "empty.txt").write_text("")
     with pytest.raises(InputError, match="no text"):
         embeddings.read_corpora([tmp_path])
+
+
+def test_read_corpora_names_no_option_inspect_lacks(tmp_path) -> None:
+    (tmp_path / "latin1.txt").write_bytes("café".encode("latin-1"))
+    with pytest.raises(InputError) as err:
+        embeddings.read_corpora([tmp_path])
+    assert "not valid UTF-8 at byte 3" in str(err.value) and "--errors" not in str(err.value)
+    assert "UTF-8 text only" in str(err.value)

@@ -12,19 +12,26 @@ from tokun.cli import main
 
 from ..conftest import FIXTURE
 
+NOISE = {
+    "isotropic": {"k_star": 0, "curve": [[0, 1]]},
+    "structured": {"k_star": 0, "curve": [[0, 1]]},
+    "int8": {"char_accuracy": 1},
+}
+BENCH = {
+    "chars": 10,
+    "threads": 1,
+    "device": "cpu",
+    "exact": True,
+    "tokun": {"encode_chars_per_s": 1, "decode_chars_per_s": 1},
+    "tiktoken": {"encode_chars_per_s": 1, "decode_chars_per_s": 1},
+}
+METRICS = {"chars": 1, "char_accuracy": 1, "block_accuracy": 1}
+
 
 def test_inspect_writes_the_report(tmp_path, capsys) -> None:
     out = tmp_path / "inspect"
     noise = tmp_path / "noise.json"
-    noise.write_text(
-        json.dumps(
-            {
-                "isotropic": {"k_star": 0, "curve": [[0, 1]]},
-                "structured": {"k_star": 0, "curve": [[0, 1]]},
-                "int8": {"char_accuracy": 1},
-            }
-        )
-    )
+    noise.write_text(json.dumps(NOISE))
     assert (
         main(
             ["inspect", str(FIXTURE), "--out", str(out), "--maps", "pca", "--max-points", "300", "--noise", str(noise)]
@@ -34,10 +41,54 @@ def test_inspect_writes_the_report(tmp_path, capsys) -> None:
     assert "blocks ->" in capsys.readouterr().err
     page = (out / "index.html").read_text(encoding="utf-8")
     assert page.count('class="missing"') == 2 and "<svg" in page  # noise given; accuracy and speed not measured
-    tables = json.loads((out / "neighbours.json").read_text(encoding="utf-8"))
+    found = json.loads((out / "neighbours.json").read_text(encoding="utf-8"))
+    tables, agreement = found["tables"], found["script_agreement@10"]
     assert [t["probe"] for t in tables][:4] == ["7", "a", "A", "中"] and all(t["nearest"] for t in tables)
+    assert set(agreement) == {"characters", "blocks"} and all(0 <= a <= 1 for a in agreement.values())
+    assert f"characters {agreement['characters']:.0%}" in page and "share of its own script" in page
     rows = (out / "projector" / "blocks-tensors.tsv").read_text().count("\n")
     assert 0 < rows <= 300
+
+
+@pytest.mark.parametrize(
+    "option, data, message",
+    [
+        ("--noise", {**NOISE, "structured": {"curve": []}}, "no key 'structured.k_star'"),
+        ("--noise", {"model": "4x16"}, "no key 'isotropic'"),
+        ("--bench", {**BENCH, "tiktoken": {"encode_chars_per_s": 1}}, "no key 'tiktoken.decode_chars_per_s'"),
+        ("--bench", {**BENCH, "tokun": 3}, "'tokun' is not an object"),
+        ("--eval", {"files": {"en.txt": {"chars": 1}}, "random": {}}, "no key 'files.en.txt.char_accuracy'"),
+        ("--eval", {"files": {"en.txt": METRICS}}, "no key 'random'"),
+        ("--eval", NOISE, "no key 'files'"),  # another command's output
+    ],
+)
+def test_json_of_the_wrong_shape_is_refused_before_any_work(tmp_path, capsys, option, data, message) -> None:
+    given = tmp_path / "given.json"
+    given.write_text(json.dumps(data))
+    out = tmp_path / "o"
+    assert main(["inspect", str(FIXTURE), "--out", str(out), "--maps", "pca", option, str(given)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"tokun: error: {given}: {message}; give the output of tokun {option[2:]} --json\n"
+    assert not out.exists()  # nothing written
+
+
+def test_the_shapes_of_the_commands_own_json_are_accepted() -> None:
+    from tokun.evaluation.report import REQUIRED, missing
+
+    assert (
+        missing({"model": "m", "files": {"a.txt": METRICS}, "random": {"planes0-3": METRICS}}, REQUIRED["eval"]) is None
+    )
+    assert missing(NOISE, REQUIRED["noise"]) is None and missing(BENCH, REQUIRED["bench"]) is None
+
+
+@pytest.mark.parametrize("extra", [[], ["--all"]])
+def test_a_file_not_utf8_names_no_option_inspect_lacks(tmp_path, capsys, extra) -> None:
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes("café".encode("latin-1"))
+    assert main(["inspect", str(bad), "--out", str(tmp_path / "o"), "--maps", "pca", *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"tokun: error: {bad}: not valid UTF-8 at byte 3") and "--errors" not in err
+    assert "inspect reads UTF-8 text only" in err and err.count("\n") == 1
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,55 @@ def test_projections_keep_clusters_apart(method) -> None:
     assert gap > 2 * max(a.std(0).max(), b.std(0).max())  # the two scripts are two islands
 
 
+def test_tsne_progress_follows_its_iterations(monkeypatch, capsys) -> None:
+    reached: list[int] = []
+
+    class Recording(maps.IterationLines):
+        def write(self, text: str) -> int:
+            written = super().write(text)
+            reached.append(self.bar.n)
+            return written
+
+    monkeypatch.setattr(maps, "IterationLines", Recording)
+    xy = maps.project(clusters().vectors, "tsne", progress=True, desc="t-SNE of 80 characters")
+    out, err = capsys.readouterr()
+    assert xy.shape == (80, 2) and out == ""  # scikit-learn's lines do not reach stdout
+    assert "t-SNE of 80 characters" in err and "/500" in err
+    assert reached == sorted(reached) and 50 in reached and reached[-1] > 250  # every 50 iterations, both phases
+
+
+def test_iteration_lines_move_the_bar() -> None:
+    import io
+
+    from tqdm import tqdm
+
+    with tqdm(total=500, file=io.StringIO()) as bar:
+        lines = maps.IterationLines(bar)
+        lines.write("[t-SNE] Computing 91 nearest neighbors...\n")
+        assert bar.n == 0
+        lines.write("[t-SNE] Iteration 50: error = 1.0, gradient norm = 0.1 (50 iterations in 0.01s)\n")
+        lines.write("[t-SNE] Iteration 300: error = 1.0, gradient norm = 0.1 (50 iterations in 0.01s)\n")
+        assert bar.n == 300
+
+
+def test_umap_shows_its_epochs(monkeypatch) -> None:
+    umap = pytest.importorskip("umap")
+    made: list[dict] = []
+
+    class Fake:
+        def __init__(self, **kwargs) -> None:
+            made.append(kwargs)
+
+        def fit_transform(self, x: np.ndarray) -> np.ndarray:
+            return np.zeros((len(x), 2))
+
+    monkeypatch.setattr(umap, "UMAP", Fake)
+    maps.project(clusters().vectors, "umap", progress=True, desc="UMAP of 80 characters")
+    maps.project(clusters().vectors, "umap")
+    assert made[0]["tqdm_kwds"] == {"disable": False, "desc": "UMAP of 80 characters", "leave": False}
+    assert made[1]["tqdm_kwds"]["disable"] is True
+
+
 def test_an_unknown_projection_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown projection"):
         maps.project(np.zeros((20, 3)), "mds")

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from tokun.decoding.tokenizer import Tokenizer
 from tokun.evaluation import embeddings, neighbours
@@ -20,6 +21,23 @@ def test_a_table_leaves_the_probe_out() -> None:
     table = neighbours.table(points, "a", np.array([0.0]), count=2)
     assert [(n["text"], n["distance"]) for n in table["nearest"]] == [("b", 1.0), ("c", 3.0)]
     assert table["probe"] == "a" and table["kind"] == "characters"
+
+
+def line(xs: list[float], scripts: list[str]) -> Points:
+    return Points("characters", np.array(xs, np.float32)[:, None], ["x"] * len(xs), scripts, ["en"] * len(xs))
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 1024])
+def test_script_agreement_on_known_cases(chunk) -> None:
+    # two islands of one script each: every neighbour shares the script
+    assert neighbours.script_agreement(line([0, 1, 2, 10, 11, 12], ["Latn"] * 3 + ["Cyrl"] * 3), 2, chunk=chunk) == 1
+    # alternating scripts on a line: each point's nearest is of the other script
+    assert neighbours.script_agreement(line([0, 1, 2, 3], ["Latn", "Cyrl"] * 2), 1, chunk=chunk) == 0
+    # 0 and 1 are each other's nearest (same script); 10's nearest is 1 (another script): 2 of 3
+    assert neighbours.script_agreement(line([0, 1, 10], ["Latn", "Latn", "Cyrl"]), 1, chunk=chunk) == 2 / 3
+    # k larger than the other points: all of them; 0 sees 1 (same) and 10 (not), 1 likewise, 10 sees two others
+    assert neighbours.script_agreement(line([0, 1, 10], ["Latn", "Latn", "Cyrl"]), 10, chunk=chunk) == 2 / 6
+    assert neighbours.script_agreement(line([0], ["Latn"])) is None
 
 
 def test_tables_on_a_tiny_model(tiny_tok) -> None:

@@ -1,41 +1,35 @@
-import re
-
 import numpy as np
+import pytest
 
 from tokun.evaluation import embeddings, projector
 
 from .conftest import TEXTS
 
 
-def read_config(path) -> list[dict[str, list[str]]]:
-    """The ``embeddings { key: value }`` entries of a projector_config.pbtxt (the fields TensorBoard reads)."""
-    entries = []
-    for body in re.findall(r"embeddings \{\n(.*?)\n\}", path.read_text(encoding="utf-8"), re.S):
-        entry: dict[str, list[str]] = {}
-        for key, value in re.findall(r"^\s*(\w+): (.+)$", body, re.M):
-            entry.setdefault(key, []).append(value.strip('"'))
-        entries.append(entry)
-    return entries
+def test_tensorboard_reads_the_projector_files(tiny_tok, corpus, tmp_path) -> None:
+    """The config parsed by TensorBoard's own protocol buffer, its paths resolved and its tensors read by TensorBoard's
+    projector plugin, as `tensorboard --logdir` does."""
+    pb2 = pytest.importorskip("tensorboard.plugins.projector.projector_config_pb2", reason="pip install tensorboard")
+    plugin = pytest.importorskip("tensorboard.plugins.projector.projector_plugin")
+    from google.protobuf import text_format
 
-
-def test_the_projector_files_are_aligned(tiny_tok, corpus, tmp_path) -> None:
     chars = embeddings.character_points(tiny_tok, TEXTS, per_block=1)
     blocks = embeddings.block_points(tiny_tok, [corpus], most=30)
     config = projector.write(tmp_path / "projector", [chars, blocks])
-    entries = read_config(config)
-    assert [e["tensor_name"] for e in entries] == [["characters"], ["blocks"]]
-    assert entries[0]["tensor_path"] == ["tensors.tsv"] and entries[0]["metadata_path"] == ["metadata.tsv"]
-    for entry, points in zip(entries, (chars, blocks)):
-        tensors = (config.parent / entry["tensor_path"][0]).read_text(encoding="utf-8").splitlines()
-        metadata = (config.parent / entry["metadata_path"][0]).read_text(encoding="utf-8").split("\n")
+    parsed = text_format.Parse(config.read_text(encoding="utf-8"), pb2.ProjectorConfig())
+    assert [e.tensor_name for e in parsed.embeddings] == ["characters", "blocks"]
+    for entry, points in zip(parsed.embeddings, (chars, blocks)):
+        tensor_path = plugin._rel_to_abs_asset_path(entry.tensor_path, str(config))
+        metadata_path = plugin._rel_to_abs_asset_path(entry.metadata_path, str(config))
+        values = plugin._read_tensor_tsv_file(tensor_path)
+        assert list(entry.tensor_shape) == list(values.shape) == list(points.vectors.shape)
+        np.testing.assert_allclose(values, points.vectors, rtol=1e-4, atol=1e-4)
+        metadata = open(metadata_path, encoding="utf-8").read().split("\n")
         assert metadata.pop() == ""  # the file ends with a line break
         header, rows = metadata[0].split("\t"), [m.split("\t") for m in metadata[1:]]
         assert header == list(projector.COLUMNS)
-        assert len(tensors) == len(rows) == len(points) == int(entry["tensor_shape"][0])  # one row per point
-        assert all(len(r) == len(header) for r in rows) and all(r[0].strip() or r[2].strip() for r in rows)
-        values = np.array([[float(v) for v in t.split("\t")] for t in tensors])  # no header, only numbers
-        assert values.shape == points.vectors.shape and values.shape[1] == int(entry["tensor_shape"][1])
-        np.testing.assert_allclose(values, points.vectors, rtol=1e-4, atol=1e-4)
+        assert len(rows) == len(points) and all(len(r) == len(header) for r in rows)  # one row per point
+        assert all(r[0].strip() or r[2].strip() for r in rows)
         # row i of the metadata describes row i of the tensors
         assert [r[0] for r in rows] == [projector.visible(t) for t in points.texts]
         assert [r[2] for r in rows] == points.scripts and [r[3] for r in rows] == points.languages

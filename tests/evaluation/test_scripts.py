@@ -15,6 +15,13 @@ def test_a_text_gets_the_script_of_its_letters_not_of_its_punctuation() -> None:
     assert scripts.text_script("") == "Zyyy"
 
 
+def test_main_script_is_the_rule_of_texts_and_of_languages() -> None:
+    assert scripts.main_script(["Zyyy"] * 5 + ["Latn", "Cyrl", "Cyrl"]) == "Cyrl"  # Common counts only alone
+    assert scripts.main_script(["Zinh", "Zyyy", "Zyyy"]) == "Zyyy" and scripts.main_script([]) == "Zyyy"
+    text = "hi, мир!"
+    assert scripts.text_script(text) == scripts.main_script(scripts.script_of(c) for c in text)
+
+
 def test_legends_keep_the_commonest_labels_and_other_last() -> None:
     labels = ["b"] * 3 + ["a"] * 5 + ["c"]
     top = scripts.top_labels(labels, 2)

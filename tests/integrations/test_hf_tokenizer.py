@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from transformers import AutoTokenizer
+from transformers import AutoTokenizer, DataCollatorWithPadding
 
 import tokun
 from tokun.core import codec
@@ -43,6 +43,37 @@ def test_decode_and_batch_decode_are_exact(tok) -> None:
     assert tok.batch_decode(tok(TEXTS)["input_ids"]) == TEXTS  # ragged, unpadded
     with pytest.raises(ValueError, match="byte values"):
         tok.decode([[300] * 64])
+
+
+def test_data_collator_and_pad_add_zero_blocks_on_the_right(tok) -> None:
+    texts = [*TEXTS, "ends in U+0000\x00\x00"]
+    blocks = [-(-len(t) // 16) for t in texts]  # 2, 1, 3, 0, 1
+    features = [tok(t) for t in texts]  # unpadded: (blocks, 64) lists each
+    batch = DataCollatorWithPadding(tok)(features)
+    assert batch["input_ids"].shape == (5, 3, 64) and batch["input_ids"].dtype == torch.int64
+    assert batch["attention_mask"].tolist() == [[1] * n + [0] * (3 - n) for n in blocks]
+    for row, text, n in zip(batch["input_ids"], texts, blocks):
+        assert np.array_equal(row[:n].numpy(), codec.encode(text, block_chars=16)) and not row[n:].any()
+    assert tok.batch_decode(batch["input_ids"], lengths=[len(t) for t in texts]) == texts  # exact, U+0000 too
+    assert tok.batch_decode(batch["input_ids"])[-1] == "ends in U+0000"  # without lengths: documented, dropped
+    multiple = DataCollatorWithPadding(tok, pad_to_multiple_of=4)(features)  # counted in blocks
+    assert multiple["input_ids"].shape == (5, 4, 64) and multiple["attention_mask"][:, 3].sum() == 0
+    padded = tok.pad(features, padding="max_length", max_length=5, return_tensors="np")
+    assert padded["input_ids"].shape == (5, 5, 64) and padded["attention_mask"].sum(1).tolist() == blocks
+    single = tok.pad(tok("x"), padding="max_length", max_length=3)  # one text's encoding
+    assert np.shape(single["input_ids"]) == (3, 64) and single["attention_mask"] == [1, 0, 0]
+    with pytest.raises(ValueError, match="right"):
+        tok.pad(features, padding_side="left")
+
+
+def test_decode_with_length_keeps_trailing_u0000(tok) -> None:
+    ids = tok("a\x00\x00")["input_ids"]
+    assert tok.decode(ids) == "a" and tok.decode(ids, length=3) == "a\x00\x00"
+    assert tok.decode(ids, length=0) == ""
+    with pytest.raises(ValueError, match="length 17"):
+        tok.decode(ids, length=17)
+    with pytest.raises(ValueError, match="lengths"):
+        tok.batch_decode([ids], lengths=[1, 2])
 
 
 def test_special_tokens_are_tokun_control_characters() -> None:

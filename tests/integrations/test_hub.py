@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 from dataclasses import asdict
 
 import pytest
@@ -11,7 +12,7 @@ import tokun
 from tokun.cli import main
 from tokun.core import checkpoint
 from tokun.core.errors import ModelError
-from tokun.integrations.hub import TokunAutoEncoder, TokunLanguageModel
+from tokun.integrations.hub import TokunAutoEncoder, TokunLanguageModel, local_folder
 from tokun.lm.model import LMConfig, TokunLM
 
 from ..conftest import ROOT
@@ -67,6 +68,29 @@ def test_repo_id_without_network_is_a_one_line_error(monkeypatch, tmp_path) -> N
         TokunAutoEncoder.from_pretrained("someone/tokun-4x16", cache_dir=tmp_path)
     message = str(err.value)
     assert "\n" not in message and "someone/tokun-4x16" in message and "Hugging Face Hub" in message
+
+
+def test_mistyped_directory_fails_at_once_without_the_hub(tmp_path, monkeypatch) -> None:
+    (tmp_path / "runs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    for name in ("runs/typo-dir", str(tmp_path / "typo-dir"), "./typo-dir", "~/no-such-tokun-dir"):
+        start = time.perf_counter()
+        with pytest.raises(ModelError, match="^no such model directory: ") as err:
+            TokunAutoEncoder.from_pretrained(name)
+        assert time.perf_counter() - start < 2 and name in str(err.value)
+    with pytest.raises(ModelError, match="no such model directory"):
+        local_folder("runs/typo-dir")
+
+
+def test_repo_id_error_reports_the_hub_first_error(monkeypatch) -> None:
+    import huggingface_hub.hub_mixin
+
+    def unreachable(**_):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(huggingface_hub.hub_mixin, "hf_hub_download", unreachable)
+    with pytest.raises(ModelError, match=r"someone/tokun-4x16.*\(OSError: network is unreachable\)"):
+        TokunAutoEncoder.from_pretrained("someone/tokun-4x16")
 
 
 def test_directory_without_config_is_a_one_line_error(tmp_path) -> None:

@@ -179,3 +179,22 @@ def test_generation_window_caches_what_a_full_pass_computes() -> None:
             assert torch.allclose(window.state, full, atol=1e-5)
             held.append(window.rows.shape[1])
     assert held == [4, 5, 6, 7, 8, 4, 5, 6, 7, 8]
+
+
+def test_learning_rate_sweep_picks_the_rate_that_learns(tmp_path) -> None:
+    """Several --lr: each model's rate is tuned on part of the training text, reported, and used for its runs."""
+    from tokun.lm.compare import compare
+
+    from ..conftest import FIXTURE
+
+    corpus = tmp_path / "a.txt"
+    corpus.write_text(FIXTURE.read_text(encoding="utf-8") * 20, encoding="utf-8")
+    cfg = LMConfig(dim=32, layers=1, heads=2, ffn=64, context=8)
+    result = compare(
+        [str(corpus)], minutes=0.05, flops=1e9, models=("bytes",), lr=(1e-7, 3e-3), out=tmp_path / "o",
+        batch=4, progress=False, cfg=cfg,
+    )  # fmt: skip
+    m = result["models"]["bytes"]
+    assert set(m["lr_sweep"]) == {"1e-07", "0.003"}
+    assert m["lr_sweep"]["0.003"] < m["lr_sweep"]["1e-07"] - 0.5  # a rate too small barely moves from uniform
+    assert m["lr"] == 3e-3

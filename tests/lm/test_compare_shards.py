@@ -2,7 +2,10 @@
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
+from tokun.core import shards
+from tokun.core.errors import InputError
 from tokun.core.splits import split_lines
 from tokun.decoding.tokenizer import Tokenizer
 from tokun.lm.compare import split_corpus
@@ -20,3 +23,12 @@ def test_a_shard_folder_is_a_corpus_file_of_its_documents(tmp_path) -> None:
     shard_train, shard_val = split_lines("\n".join(docs))  # the documents, decoded exactly, one a line
     assert val == {"multilingual": fixture_val, "wiki": shard_val}
     assert train == fixture_train + "\n" + shard_train
+
+
+def test_a_shard_folder_from_other_weights_is_refused(tmp_path) -> None:
+    pq.write_table(pa.table({"text": ["one document", "another"]}), tmp_path / "docs.parquet")
+    encode_dataset(Tokenizer.load(), [str(tmp_path / "docs.parquet")], str(tmp_path / "wiki"))
+    manifest = shards.read_manifest(tmp_path / "wiki")
+    shards.write_manifest(tmp_path / "wiki", {**manifest, "model_sha256": "0" * 16})  # the model changed since
+    with pytest.raises(InputError, match=r"wiki was encoded by model '4x16' \(weights 0000000000000000\), not by"):
+        split_corpus([str(tmp_path / "wiki")])

@@ -165,3 +165,80 @@ def test_bad_input_stops_with_status_2_by_default(tmp_path, capsys, tok: Tokeniz
     (tmp_path / "s.jsonl").write_text('{"text": "ok"}\n{"text": "a\\ud800b"}\n')
     with pytest.raises(InputError, match=r"s.jsonl, line 2: lone surrogate U\+D800 at character 1"):
         encode_dataset(tok, [str(tmp_path / "s.jsonl")], str(tmp_path / "o4"))
+
+
+def test_a_corrupt_parquet_page_is_one_error_line(tmp_path, capsys) -> None:
+    pq.write_table(pa.table({"text": ["one", "two", "three"]}), tmp_path / "in.parquet")
+    data = bytearray((tmp_path / "in.parquet").read_bytes())
+    data[4:12] = bytes(8)  # the first page header: pyarrow's message spans lines
+    (tmp_path / "in.parquet").write_bytes(bytes(data))
+    assert main(["encode-dataset", str(tmp_path / "in.parquet"), "--out", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.endswith("\n"), err
+    assert "in.parquet, rows 0..2: cannot read (Couldn't deserialize thrift: " in err
+
+
+def test_inputs_that_are_not_what_they_seem_are_one_line_each(tmp_path, capsys) -> None:
+    (tmp_path / "saved").mkdir()
+    (tmp_path / "saved" / "state.json").write_text('{"_data_files": [')  # an interrupted save_to_disk
+    (tmp_path / "docs.json").write_text(json.dumps([{"text": "one"}, {"text": "two"}], indent=1))
+    for path, message in [
+        ("saved", "saved/state.json: not a valid `Dataset.save_to_disk` state file (Expecting value: line 1"),
+        ("docs.json", "docs.json: a JSON array; encode-dataset reads JSONL, one JSON object a line"),
+    ]:
+        assert main(["encode-dataset", str(tmp_path / path), "--out", str(tmp_path / "out"), "-q"]) == 2
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and err.startswith("tokun: error: ") and message in err, err
+    # the same documents one object a line, in a .json file, are read as JSONL
+    (tmp_path / "docs.json").write_text('{"text": "one"}\n{"text": "two"}\n')
+    assert main(["encode-dataset", str(tmp_path / "docs.json"), "--out", str(tmp_path / "out"), "-q"]) == 0
+    assert [s.ids.tolist() for s in shards.iter_shards(tmp_path / "out")] == [[0, 1]]
+
+
+def test_an_input_edited_in_place_is_not_resumed(tmp_path, capsys) -> None:
+    src = write_jsonl(tmp_path / "in.jsonl", DOCS)
+    args = ["encode-dataset", src, "--out", str(tmp_path / "out"), "--shard-docs", "8", "-q"]
+    assert main(args) == 0
+    (tmp_path / "out" / "part-00001.parquet").unlink()  # as if interrupted
+    before = os.stat(src)
+    text = (tmp_path / "in.jsonl").read_text(encoding="utf-8")
+    (tmp_path / "in.jsonl").write_text(text.replace('"n": 1', '"n": 7'), encoding="utf-8")  # the same size
+    os.utime(src, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+    assert os.stat(src).st_size == before.st_size
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "in.jsonl has changed since" in err and "give another --out, or delete" in err
+    assert not (tmp_path / "out" / "part-00001.parquet").exists()
+
+
+def test_the_job_names_absolute_paths_for_other_machines(tmp_path, monkeypatch, tok: Tokenizer) -> None:
+    from tokun.core import checkpoint
+    from tokun.streaming.datasets import encode_piece
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m").symlink_to(checkpoint.weights_root() / "4x16")
+    write_jsonl(tmp_path / "in.jsonl", DOCS[:3])
+    jobs = []
+
+    def runner(job, todo):  # what a Ray actor is given
+        jobs.append(job)
+        return (encode_piece(tok, job, p) for p in todo)
+
+    encode_dataset(Tokenizer.load("m"), ["in.jsonl"], "out", runner=runner)
+    encode_dataset(tok, ["in.jsonl"], "out2", runner=runner)
+    assert [(j.out, j.model) for j in jobs] == [
+        (str(tmp_path.resolve() / "out"), str((tmp_path / "m").resolve())),
+        (str(tmp_path.resolve() / "out2"), "4x16"),  # a shipped model: its name, found on every node
+    ]
+    assert jobs[0].inputs[0].path == str(tmp_path.resolve() / "in.jsonl")
+
+
+def test_an_unreachable_ray_address_fails_at_once(tmp_path, capsys) -> None:
+    import time
+
+    src = write_jsonl(tmp_path / "in.jsonl", DOCS[:3])
+    start = time.monotonic()
+    assert main(["encode-dataset", src, "--out", str(tmp_path / "out"), "--ray", "127.0.0.1:1", "-q"]) == 2
+    assert time.monotonic() - start < 10
+    err = capsys.readouterr().err
+    assert err.startswith("tokun: error: --ray 127.0.0.1:1: cannot connect (") and len(err.splitlines()) == 1, err

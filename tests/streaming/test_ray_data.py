@@ -1,5 +1,6 @@
 """The Ray Data backend on a local Ray of 2 CPUs (started once for the module): the same shards as one process."""
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from tokun.core import shards
 from tokun.decoding.tokenizer import Tokenizer
 from tokun.streaming.datasets import encode_dataset
-from tokun.streaming.ray_data import ray_runner
+from tokun.streaming.ray_data import ShardEncoder, ray_runner
 
 from ..conftest import FIXTURE
 
@@ -44,3 +45,30 @@ def test_ray_writes_the_single_process_shards_row_for_row(tmp_path, ray_local) -
         assert a.ids.tolist() == b.ids.tolist() and a.chars.tolist() == b.chars.tolist()
     for name in sorted(p.name for p in (tmp_path / "one").iterdir()):  # row for row, and byte for byte
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes()
+
+
+def test_an_actor_returns_each_shards_problems_as_a_list(tmp_path) -> None:
+    """Problems travel as a list column, not joined by line breaks (without Ray: the actor called here)."""
+    rows = ["fine", None, "", "ok"]
+    pq.write_table(pa.table({"text": pa.array(rows, pa.string())}), tmp_path / "in.parquet")
+    tables = []
+
+    def runner(job, todo):
+        table = ShardEncoder(job, threads=None, device="cpu")({"name": np.array([p.name for p in todo])})
+        tables.append(table)
+        return iter(())
+
+    src = [str(tmp_path / "in.parquet")]
+    encode_dataset(Tokenizer.load(), src, str(tmp_path / "out"), on_error="skip", runner=runner)
+    (table,) = tables
+    assert table.column("problems").type == pa.list_(pa.string())
+    where = f"{tmp_path / 'in.parquet'}, row"
+    assert table.to_pylist() == [
+        {
+            "name": "part-00000.parquet",
+            "documents": 2,
+            "chars": 6,
+            "written": True,
+            "problems": [f"{where} 1: 'text' is null", f"{where} 2: empty document"],
+        }
+    ]

@@ -89,19 +89,21 @@ def decode(data: np.ndarray, *, length: int | None = None) -> str:
     return from_codepoints(cps[:length])
 
 
-def utf8_error(offset: int, bad_byte: int, head: bytes) -> InputError:
-    """The error for invalid UTF-8 at byte ``offset``; ``head`` (the input's first bytes) adds a UTF-16 hint."""
+REPLACE_REMEDY = "use --errors replace to substitute U+FFFD"
+
+
+def utf8_error(offset: int, bad_byte: int, head: bytes, *, remedy: str = REPLACE_REMEDY) -> InputError:
+    """The error for invalid UTF-8 at byte ``offset``; ``head`` (the input's first bytes) adds a UTF-16 hint;
+    ``remedy`` ends the message (the default names the ``--errors`` option of the commands that have one)."""
     hint = ""
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
         hint = " (it starts with a UTF-16 byte-order mark: convert it with `iconv -f UTF-16 -t UTF-8`)"
-    return InputError(
-        f"not valid UTF-8 at byte {offset} (0x{bad_byte:02x}){hint}; use --errors replace to substitute U+FFFD"
-    )
+    return InputError(f"not valid UTF-8 at byte {offset} (0x{bad_byte:02x}){hint}; {remedy}")
 
 
-def decode_utf8(data: bytes, *, errors: str = "strict") -> str:
-    """UTF-8 bytes -> text; with ``errors='strict'`` an InputError names the first bad byte offset."""
+def decode_utf8(data: bytes, *, errors: str = "strict", remedy: str = REPLACE_REMEDY) -> str:
+    """UTF-8 bytes -> text; with ``errors='strict'`` an InputError names the first bad byte offset (and ``remedy``)."""
     try:
         return data.decode("utf-8", errors=errors)
     except UnicodeDecodeError as err:
-        raise utf8_error(err.start, data[err.start], data[:2]) from None
+        raise utf8_error(err.start, data[err.start], data[:2], remedy=remedy) from None

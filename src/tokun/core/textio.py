@@ -32,12 +32,13 @@ def open_binary(path: str | Path) -> Iterator[BinaryIO]:
         yield fh
 
 
-def read_text(path: str | Path, *, errors: str = "strict") -> str:
-    """A UTF-8 file's whole text (a UTF-8 BOM is kept as U+FEFF, so the bytes round-trip)."""
+def read_text(path: str | Path, *, errors: str = "strict", remedy: str = codec.REPLACE_REMEDY) -> str:
+    """A UTF-8 file's whole text (a UTF-8 BOM is kept as U+FEFF, so the bytes round-trip); ``remedy`` ends the
+    error for invalid UTF-8 (:func:`tokun.core.codec.utf8_error`)."""
     with open_binary(path) as fh:
         data = fh.read()
     try:
-        return codec.decode_utf8(data, errors=errors)
+        return codec.decode_utf8(data, errors=errors, remedy=remedy)
     except InputError as err:
         raise InputError(f"{path}: {err}") from None
 

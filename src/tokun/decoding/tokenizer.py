@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ..core import checkpoint, codec
+from ..core.config import BYTES_PER_CHAR
 from ..core.errors import InputError
 from ..core.model import AutoEncoder
 from .inference import Inference
@@ -165,7 +166,7 @@ class Tokenizer:
         """Several texts in one pass through the model; one ``(N_i, latent_dim)`` tensor each."""
         rows = [codec.encode(t, block_chars=self.block_chars) for t in texts]
         latents = self.encode_bytes(
-            np.concatenate(rows) if rows else np.zeros((0, self.model.cfg.block_bytes), np.uint8)
+            np.concatenate(rows) if rows else np.zeros((0, BYTES_PER_CHAR * self.block_chars), np.uint8)
         )
         return list(latents.split([len(r) for r in rows]))
 

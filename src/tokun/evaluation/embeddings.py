@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ..core import codec
+from ..core.config import BYTES_PER_CHAR
 from ..core.errors import InputError
 from ..core.sources import text_blocks
 from ..core.textio import read_text, text_files
@@ -29,7 +30,7 @@ from ..decoding.tokenizer import Tokenizer
 from .scripts import block_samples, script_of, text_script
 
 UNICODE = "(Unicode sample)"
-CHAR_BYTES = 4
+NOT_UTF8 = "inspect reads UTF-8 text only: convert the file (iconv -t UTF-8) or leave it out"
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Points:
 
 def read_corpora(paths: list[str | Path]) -> dict[str, str]:
     """``{language: text}`` of the text files and folders named; the language is the file's name without ``.txt``."""
-    texts = {Path(p).stem: read_text(p) for p in text_files(list(paths))}
+    texts = {Path(p).stem: read_text(p, remedy=NOT_UTF8) for p in text_files(list(paths))}
     if not any(texts.values()):
         raise InputError("no text to inspect: give UTF-8 files or folders of *.txt, e.g. ../shared/corpora")
     return texts
@@ -74,7 +75,7 @@ def read_corpora(paths: list[str | Path]) -> dict[str, str]:
 def character_vectors(tok: Tokenizer, cps: np.ndarray) -> np.ndarray:
     """``(N,)`` codepoints -> ``(N, H)`` float32: the encoder's first level, one vector per character. A character's
     vector depends on its 4 bytes alone, so the characters are packed ``block_chars`` to a row."""
-    if tok.model.cfg.token_dim[0] != CHAR_BYTES:
+    if tok.model.cfg.token_dim[0] != BYTES_PER_CHAR:
         raise InputError(
             f"character vectors need a model whose first level merges one character's 4 bytes; "
             f"{tok.name} has token_dim {list(tok.model.cfg.token_dim)}"

@@ -4,11 +4,12 @@
     OUT/maps/characters.png     character vectors: PCA, UMAP, t-SNE, by script and by language file
     OUT/maps/blocks.png         block latents, the same
     OUT/maps.html               the same maps, interactive (hover a point to read it)
-    OUT/neighbours.json         the neighbour tables
+    OUT/neighbours.json         {"tables": the neighbour tables, "script_agreement@10": {"characters", "blocks"}}
     OUT/projector/              the TensorBoard projector export (:mod:`tokun.evaluation.projector`)
 
 At most ``max_points`` points of each kind are mapped (t-SNE and UMAP grow faster than linearly); the neighbour
-tables and the projector export hold every character point and the mapped blocks.
+tables, the script agreement (:func:`~tokun.evaluation.neighbours.script_agreement`) and the projector export hold
+every character point and the mapped blocks.
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ def inspect(
     chars = character_points(tok, texts, per_block=per_block, seed=seed)
     blocks = block_points(tok, paths, most=max_points, seed=seed)
     tables = neighbours.character_tables(tok, chars) + neighbours.word_tables(tok, word_points(tok, texts))
-    report.write_file(out / "neighbours.json", json.dumps(tables, indent=1, ensure_ascii=False))
+    agreement = {p.kind: neighbours.script_agreement(p) for p in (chars, blocks)}
+    found = {"tables": tables, f"script_agreement@{neighbours.AGREEMENT_K}": agreement}
+    report.write_file(out / "neighbours.json", json.dumps(found, indent=1, ensure_ascii=False))
     projector.write(out / "projector", [chars, blocks])
 
     mapped = []
@@ -77,6 +80,8 @@ def inspect(
         summary=summary,
         maps=captions,
         neighbours=tables,
+        agreement=agreement,
+        agreement_k=neighbours.AGREEMENT_K,
         accuracy=accuracy,
         noise=noise,
         speed=speed,
@@ -87,6 +92,7 @@ def inspect(
         "characters": len(chars),
         "mapped_characters": len(mapped[0][0]),
         "blocks": len(blocks),
+        "script_agreement": agreement,
         "methods": list(methods),
         "report": str(out / "index.html"),
     }

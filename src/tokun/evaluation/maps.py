@@ -4,6 +4,9 @@
     umap   UMAP (umap-learn) of the 50 leading principal components, 15 neighbours
     tsne   t-SNE (scikit-learn) of the 50 leading principal components, perplexity 30, 500 iterations
 
+With ``progress``, UMAP shows its own bar over its epochs and t-SNE a bar over its iterations (read from the lines
+scikit-learn prints every 50 iterations); neither shows the nearest-neighbour search before.
+
 Every map is coloured twice: by script (:mod:`tokun.evaluation.scripts`) and by language file, each legend holding
 the ``LEGEND`` commonest labels and ``other`` in grey. The interactive page needs no network: its data and its
 script are inline; hovering a point shows its text, script and language.
@@ -11,16 +14,17 @@ script are inline; hovering a point shows its text, script and language.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import json
-from collections import Counter
+import re
 from typing import Any
 
 import numpy as np
 
 from .embeddings import UNICODE, Points
-from .scripts import OTHER, SHARED, legend_order, script_name, top_labels
+from .scripts import OTHER, legend_order, main_script, script_name, top_labels
 
 METHODS = ("pca", "umap", "tsne")
 TITLES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
@@ -43,10 +47,26 @@ PALETTE = (
     "#ff9896",
 )
 PRE_DIMS = 50  # principal components kept before UMAP and t-SNE
+TSNE_ITER = 500
+UMAP_EPOCHS = 200
 
 
-def project(vectors: np.ndarray, method: str, *, seed: int = 0) -> np.ndarray:
-    """``(N, D)`` vectors -> ``(N, 2)`` float32 coordinates by ``method`` (one of ``METHODS``)."""
+class IterationLines(io.TextIOBase):
+    """A stand-in for stdout while t-SNE runs: each ``[t-SNE] Iteration N`` line moves ``bar`` to N; the rest of
+    what scikit-learn prints is dropped."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+
+    def write(self, text: str) -> int:
+        for done in re.findall(r"Iteration (\d+)", text):
+            self.bar.update(max(0, int(done) - self.bar.n))
+        return len(text)
+
+
+def project(vectors: np.ndarray, method: str, *, seed: int = 0, progress: bool = False, desc: str = "") -> np.ndarray:
+    """``(N, D)`` vectors -> ``(N, 2)`` float32 coordinates by ``method`` (one of ``METHODS``); ``progress``: a bar
+    (on stderr) over t-SNE's iterations or UMAP's epochs, named ``desc``."""
     if method not in METHODS:
         raise ValueError(f"unknown projection {method!r}; use one of {', '.join(METHODS)}")
     from sklearn.decomposition import PCA
@@ -58,27 +78,36 @@ def project(vectors: np.ndarray, method: str, *, seed: int = 0) -> np.ndarray:
     reduced = PCA(min(PRE_DIMS, n, x.shape[1]), random_state=seed).fit_transform(x)  # (N, <=50)
     if method == "tsne":
         from sklearn.manifold import TSNE
+        from tqdm import tqdm
 
-        tsne = TSNE(2, perplexity=min(30.0, (n - 1) / 3), init="pca", max_iter=500, random_state=seed)
-        return tsne.fit_transform(reduced).astype(np.float32)
+        perplexity = min(30.0, (n - 1) / 3)
+        tsne = TSNE(2, perplexity=perplexity, init="pca", max_iter=TSNE_ITER, random_state=seed, verbose=2 * progress)
+        with tqdm(total=TSNE_ITER, desc=desc, unit="iter", disable=not progress, leave=False) as bar:
+            with contextlib.redirect_stdout(IterationLines(bar)):
+                return tsne.fit_transform(reduced).astype(np.float32)
     import umap
 
-    model = umap.UMAP(n_neighbors=min(15, n - 1), min_dist=0.1, random_state=seed, n_jobs=1, n_epochs=200)
+    bar = {"disable": not progress, "desc": desc, "leave": False}
+    model = umap.UMAP(
+        n_neighbors=min(15, n - 1), min_dist=0.1, random_state=seed, n_jobs=1, n_epochs=UMAP_EPOCHS, tqdm_kwds=bar
+    )
     return model.fit_transform(reduced).astype(np.float32)
 
 
 def projections(
     points: Points, methods: tuple[str, ...] = METHODS, *, seed: int = 0, progress: bool = False
 ) -> dict[str, np.ndarray]:
-    """``{method: (N, 2) coordinates}`` of ``points``, one progress step per method."""
-    from tqdm import tqdm
-
-    out = {}
-    with tqdm(methods, disable=not progress, unit="map", leave=False) as bar:
-        for method in bar:
-            bar.set_description(f"{TITLES[method]} of {len(points):,} {points.kind}")
-            out[method] = project(points.vectors, method, seed=seed)
-    return out
+    """``{method: (N, 2) coordinates}`` of ``points``; ``progress``: a bar for each t-SNE and UMAP (PCA takes no time)."""
+    return {
+        method: project(
+            points.vectors,
+            method,
+            seed=seed,
+            progress=progress,
+            desc=f"{TITLES[method]} of {len(points):,} {points.kind}",
+        )
+        for method in methods
+    }
 
 
 def colours(points: Points, colouring: str) -> tuple[list[tuple[str, str]], list[int]]:
@@ -98,16 +127,12 @@ def colours(points: Points, colouring: str) -> tuple[list[tuple[str, str]], list
 
 
 def main_scripts(points: Points) -> dict[str, str]:
-    """``{language: its commonest script}``, Common and Inherited counted only where nothing else is; the Unicode
-    sample is a group of its own."""
-    by_language: dict[str, Counter[str]] = {}
+    """``{language: its commonest script}`` (:func:`~tokun.evaluation.scripts.main_script` of its points' scripts);
+    the Unicode sample is a group of its own."""
+    by_language: dict[str, list[str]] = {}
     for language, script in zip(points.languages, points.scripts):
-        by_language.setdefault(language, Counter())[script] += 1
-    out = {}
-    for language, counts in by_language.items():
-        own = [(n, s) for s, n in counts.items() if s not in SHARED]
-        out[language] = language if language == UNICODE else max(own)[1] if own else counts.most_common(1)[0][0]
-    return out
+        by_language.setdefault(language, []).append(script)
+    return {language: language if language == UNICODE else main_script(s) for language, s in by_language.items()}
 
 
 def plot(

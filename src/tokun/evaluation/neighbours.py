@@ -5,6 +5,9 @@
     words        a word alone in its block, its latent against every word of the corpora alone in its block;
                  a word in five languages
 
+    agreement    of each point's ``k`` nearest other points, the share of its own script, averaged over the points
+                 (:func:`script_agreement`): how far a map's islands are scripts
+
 Distances are Euclidean (L2), in the space of the vectors compared.
 """
 
@@ -19,6 +22,7 @@ from ..decoding.tokenizer import Tokenizer
 from .embeddings import Points, blocks_of, character_vectors
 
 CHAR_PROBES = ("7", "a", "A", "中")
+AGREEMENT_K = 10
 WORD_PROBES = ("world", "Welt", "мир", "世界", "عالم")  # English, German, Russian, Chinese, Arabic
 
 
@@ -64,3 +68,23 @@ def word_tables(
     rows = codec.codepoints_to_bytes(blocks_of(tok, list(probes)))  # (P, 4C)
     queries = tok.encode_bytes(rows).numpy()  # (P, L)
     return [table(words, p, q, count=count) for p, q in zip(probes, queries)]
+
+
+def script_agreement(points: Points, k: int = AGREEMENT_K, *, chunk: int = 1024) -> float | None:
+    """Of each point's ``k`` nearest other points (L2), the share whose script is its own, averaged over all points;
+    None for fewer than two points. Rows are compared ``chunk`` at a time, so memory stays ``chunk x N``."""
+    n = len(points)
+    k = min(k, n - 1)
+    if k < 1:
+        return None
+    x = points.vectors.astype(np.float64)  # (N, D)
+    norms = (x**2).sum(-1)  # (N,)
+    scripts = np.unique(np.array(points.scripts), return_inverse=True)[1]  # (N,) script ids
+    same = 0
+    for start in range(0, n, chunk):
+        rows = slice(start, min(start + chunk, n))
+        d = norms[rows, None] - 2 * x[rows] @ x.T + norms[None, :]  # (c, N) squared distances
+        d[np.arange(d.shape[0]), np.arange(rows.start, rows.stop)] = np.inf  # not itself
+        near = np.argpartition(d, k - 1, axis=1)[:, :k]  # (c, k)
+        same += int((scripts[near] == scripts[rows, None]).sum())
+    return same / (n * k)

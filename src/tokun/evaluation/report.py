@@ -26,6 +26,38 @@ code.t { background: #f4f4f4; padding: 0 0.25em; white-space: pre; }
 """
 
 
+# The keys of the `tokun eval/noise/bench --json` objects that the report reads (nested; "*": every entry of an
+# object); it reads the others (model, worst_offset, blocks, distance) only where they are.
+METRICS = {"chars": None, "char_accuracy": None, "block_accuracy": None}
+RATES = {"encode_chars_per_s": None, "decode_chars_per_s": None}
+CURVE = {"k_star": None, "curve": None}
+REQUIRED: dict[str, dict[str, Any]] = {
+    "eval": {"files": {"*": METRICS}, "random": {"*": METRICS}},
+    "noise": {"isotropic": CURVE, "structured": CURVE, "int8": {"char_accuracy": None}},
+    "bench": {"chars": None, "threads": None, "device": None, "exact": None, "tokun": RATES, "tiktoken": RATES},
+}
+
+
+def missing(data: dict[str, Any], keys: dict[str, Any], at: str = "") -> str | None:
+    """What ``data`` lacks of ``keys`` (a :data:`REQUIRED` entry), the first thing found: ``no key 'tokun.chars'``,
+    ``'files' is not an object``; None when nothing."""
+    for key, inner in keys.items():
+        if key == "*":
+            entries = list(data.items())
+        elif key in data:
+            entries = [(key, data[key])]
+        else:
+            return f"no key {at + key!r}"
+        for name, value in entries:
+            if inner is None:
+                continue
+            if not isinstance(value, dict):
+                return f"{at + name!r} is not an object"
+            if found := missing(value, inner, f"{at}{name}."):
+                return found
+    return None
+
+
 def write_file(path: str | Path, data: str | bytes) -> None:
     """``data`` (text as UTF-8) to ``path`` through a temporary file renamed at the end."""
     with atomic_output(path) as fh:
@@ -48,6 +80,12 @@ def html_table(head: list[str], rows: list[list[str]], numeric: set[int] = froze
         for r in rows
     )
     return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def agreement_line(agreement: dict[str, float | None], k: int) -> str:
+    """``{kind: share}`` (:func:`tokun.evaluation.neighbours.script_agreement`) as one sentence."""
+    shares = [f"{escape(kind)} {share:.0%}" for kind, share in agreement.items() if share is not None]
+    return f"<p>Of a point's {k} nearest (L2), the share of its own script: {', '.join(shares)}.</p>" if shares else ""
 
 
 def neighbours_section(tables: list[dict[str, Any]]) -> str:
@@ -161,12 +199,15 @@ def page(
     summary: str,
     maps: list[tuple[str, str]],
     neighbours: list[dict[str, Any]],
+    agreement: dict[str, float | None] | None = None,
+    agreement_k: int = 10,
     accuracy: dict[str, Any] | None = None,
     noise: dict[str, Any] | None = None,
     speed: dict[str, Any] | None = None,
 ) -> str:
     """The report's HTML. ``maps``: ``[(caption, relative PNG path)]``; the other arguments are the JSON objects of
-    :mod:`tokun.evaluation.neighbours`, ``tokun eval``, ``tokun noise`` and ``tokun bench`` (None: not measured)."""
+    :mod:`tokun.evaluation.neighbours`, ``tokun eval``, ``tokun noise`` and ``tokun bench`` (None: not measured);
+    ``agreement``: ``{kind: the share of its own script among a point's agreement_k nearest}``."""
 
     def section(title: str, body: str | None, how: str) -> str:
         return f"<h2>{escape(title)}</h2>" + (
@@ -185,7 +226,11 @@ def page(
             "the TensorBoard projector export is in <code>projector/</code>.</p>",
             "",
         ),
-        section("Nearest neighbours (L2 in latent space)", neighbours_section(neighbours), ""),
+        section(
+            "Nearest neighbours (L2 in latent space)",
+            agreement_line(agreement or {}, agreement_k) + neighbours_section(neighbours),
+            "",
+        ),
         section(
             "Accuracy per language",
             None if accuracy is None else accuracy_section(accuracy),

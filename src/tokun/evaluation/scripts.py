@@ -51,7 +51,13 @@ def script_name(code: str) -> str:
 def text_script(text: str) -> str:
     """The commonest script of ``text``'s characters, Common and Inherited ones counted only when nothing else is
     there (a block of digits and spaces is ``Zyyy``)."""
-    counts = Counter(script_of(c) for c in text if c != "\0")
+    return main_script(script_of(c) for c in text if c != "\0")
+
+
+def main_script(scripts: Iterable[str]) -> str:
+    """The commonest of ``scripts``, Common and Inherited ones counted only when nothing else is there (a tie goes
+    to the later code); ``Zyyy`` for none."""
+    counts = Counter(scripts)
     own = [(n, s) for s, n in counts.items() if s not in SHARED]
     if own:
         return max(own)[1]

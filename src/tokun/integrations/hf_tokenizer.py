@@ -11,7 +11,10 @@ hands those bytes to a model:
 ``(batch, blocks, 256)``, one position per block. Padding and truncation count whole blocks (``max_length`` is in
 blocks, the positions the model sees); padding is on the right (zero blocks, mask 0). ``decode`` takes one text's
 ids, ``(blocks, block_bytes)`` or flattened to ``(blocks * block_bytes,)``, and ``batch_decode`` (or ``decode`` of a
-3-d array) a batch; like :meth:`tokun.Tokenizer.decode` without ``length``, trailing U+0000 is dropped.
+3-d array) a batch; like :meth:`tokun.Tokenizer.decode`, trailing U+0000 is dropped unless the text's ``length``
+(characters) is given: ``decode(ids, length=n)``, ``batch_decode(ids, lengths=[...])``. ``pad`` (and so
+``DataCollatorWithPadding``) pads a batch of encodings the same way: zero blocks, mask 0, ``pad_to_multiple_of`` in
+blocks.
 
 The vocabulary is the 256 byte values; the token of byte ``b`` is the character ``chr(b)``. Special tokens are the
 control characters tokun treats as ordinary characters (4 bytes each in the ids): U+0002 start of text
@@ -25,6 +28,7 @@ wrap each text when ``add_special_tokens``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -34,8 +38,8 @@ from transformers.utils import PaddingStrategy, TensorType, to_py_obj
 
 from ..core import checkpoint, codec
 from ..core.config import BYTES_PER_CHAR
+from ..core.model import BYTE_VALUES
 
-BYTE_VALUES = 256
 BOS, EOS, SEP, PAD = "\x02", "\x03", "\x1e", "\x00"
 SEPARATORS = ["\x1c", "\x1d", "\x1f"]  # file, group and unit separators (U+001E is sep_token)
 
@@ -186,32 +190,92 @@ class TokunTokenizer(PreTrainedTokenizer):
             data = {k: v[0] for k, v in data.items()}
         return BatchEncoding(data, tensor_type=return_tensors, prepend_batch_axis=not batched and bool(return_tensors))
 
+    def pad(self, encoded_inputs: Any, *args: Any, **kwargs: Any) -> BatchEncoding:  # type: ignore[override]
+        """``PreTrainedTokenizer.pad`` over whole blocks (:meth:`_pad`); one text's encoding, whose ``input_ids``
+        are ``(blocks, block_bytes)``, is padded as a batch of one (transformers would read its blocks as texts)."""
+        ids = encoded_inputs.get(self.model_input_names[0]) if isinstance(encoded_inputs, Mapping) else None
+        if ids is not None and len(ids) and np.shape(to_py_obj(ids[0])) == (self.block_bytes,):  # (blocks, bytes)
+            out = super().pad({k: [v] for k, v in encoded_inputs.items()}, *args, **kwargs)
+            return BatchEncoding({k: v[0] for k, v in out.items()}, tensor_type=None)
+        return super().pad(encoded_inputs, *args, **kwargs)
+
+    def _pad(
+        self,
+        encoded_inputs: dict[str, Any] | BatchEncoding,
+        max_length: int | None = None,
+        padding_strategy: PaddingStrategy = PaddingStrategy.DO_NOT_PAD,
+        pad_to_multiple_of: int | None = None,
+        padding_side: str | None = None,
+        return_attention_mask: bool | None = None,
+    ) -> dict:
+        """One text's encoding padded on the right with zero blocks (mask 0) to ``max_length`` blocks, rounded up
+        to a multiple of ``pad_to_multiple_of`` blocks: what :meth:`pad` and ``DataCollatorWithPadding`` call."""
+        if (padding_side or self.padding_side) != "right":
+            raise ValueError("TokunTokenizer pads on the right only (a block of zeros is U+0000 text on the left)")
+        blocks = encoded_inputs[self.model_input_names[0]]
+        shape = np.shape(blocks)
+        if len(blocks) and (len(shape) != 2 or shape[1] != self.block_bytes):
+            raise ValueError(f"TokunTokenizer pads (blocks, {self.block_bytes}) byte ids, got shape {shape}")
+        n = len(blocks)
+        if padding_strategy == PaddingStrategy.LONGEST:
+            max_length = n
+        if max_length is not None and pad_to_multiple_of:
+            max_length = -(-max_length // pad_to_multiple_of) * pad_to_multiple_of
+        if return_attention_mask is None:
+            return_attention_mask = "attention_mask" in self.model_input_names
+        if return_attention_mask and "attention_mask" not in encoded_inputs:
+            encoded_inputs["attention_mask"] = [1] * n
+        extra = 0 if padding_strategy == PaddingStrategy.DO_NOT_PAD or max_length is None else max(0, max_length - n)
+        encoded_inputs[self.model_input_names[0]] = list(blocks) + [[0] * self.block_bytes for _ in range(extra)]
+        if return_attention_mask:
+            encoded_inputs["attention_mask"] = list(encoded_inputs["attention_mask"]) + [0] * extra
+        return encoded_inputs
+
     # -- blocks -> text ------------------------------------------------------------------------
 
-    def _text(self, ids: np.ndarray, *, skip_special_tokens: bool) -> str:
-        """One text's byte ids, any shape holding whole characters -> the text, trailing U+0000 dropped."""
+    def _text(self, ids: np.ndarray, *, skip_special_tokens: bool, length: int | None = None) -> str:
+        """One text's byte ids, any shape holding whole characters -> the text: its first ``length`` characters, or
+        without ``length`` all of them with trailing U+0000 dropped."""
         flat = np.asarray(ids).reshape(-1)
         if flat.size and (flat.min() < 0 or flat.max() >= BYTE_VALUES):
             raise ValueError(f"tokun ids are byte values 0-255, got {flat.min()}..{flat.max()}")
-        text = codec.decode(flat.astype(np.uint8).reshape(1, -1)) if flat.size else ""
+        if length is not None and not 0 <= length <= flat.size // BYTES_PER_CHAR:
+            raise ValueError(f"length {length}: the ids hold {flat.size // BYTES_PER_CHAR} characters")
+        text = codec.decode(flat.astype(np.uint8).reshape(1, -1), length=length) if flat.size else ""
         if skip_special_tokens:
             text = text.translate(dict.fromkeys(map(ord, self.all_special_tokens)))
         return text
 
     def decode(  # type: ignore[override]
-        self, token_ids: Any, skip_special_tokens: bool = False, **kwargs: Any
+        self, token_ids: Any, skip_special_tokens: bool = False, length: int | None = None, **kwargs: Any
     ) -> str | list[str]:
-        """One text's ids, ``(blocks, block_bytes)`` or flat -> its text; ``(batch, blocks, block_bytes)`` -> texts."""
+        """One text's ids, ``(blocks, block_bytes)`` or flat -> its text; ``(batch, blocks, block_bytes)`` -> texts.
+        ``length``: the text's characters (one text), to keep the U+0000 it ends with."""
         ids = np.asarray(to_py_obj(token_ids))
         if ids.ndim == 3:
+            if length is not None:
+                raise ValueError("decode of a batch takes no length: batch_decode(ids, lengths=[...])")
             return [self._text(seq, skip_special_tokens=skip_special_tokens) for seq in ids]
-        return self._text(ids, skip_special_tokens=skip_special_tokens)
+        return self._text(ids, skip_special_tokens=skip_special_tokens, length=length)
 
     def batch_decode(  # type: ignore[override]
-        self, sequences: Any, skip_special_tokens: bool = False, **kwargs: Any
+        self,
+        sequences: Any,
+        skip_special_tokens: bool = False,
+        lengths: list[int | None] | None = None,
+        **kwargs: Any,
     ) -> list[str]:
-        """Several texts' ids (a 3-d array, or a list of per-text ids of any length) -> their texts."""
-        return [self._text(np.asarray(to_py_obj(s)), skip_special_tokens=skip_special_tokens) for s in sequences]
+        """Several texts' ids (a 3-d array, or a list of per-text ids of any length) -> their texts; ``lengths``
+        (characters, one per text) keeps the U+0000 a text ends with."""
+        seqs = list(sequences)
+        if lengths is None:
+            lengths = [None] * len(seqs)
+        if len(lengths) != len(seqs):
+            raise ValueError(f"{len(seqs)} sequences but {len(lengths)} lengths")
+        return [
+            self._text(np.asarray(to_py_obj(s)), skip_special_tokens=skip_special_tokens, length=n)
+            for s, n in zip(seqs, lengths)
+        ]
 
 
 def register() -> None:

@@ -10,12 +10,14 @@ too (``config.json``: kind, body, tokun model, ...; ``model.safetensors``): :cla
     net.save_pretrained("runs/my-tokun")                # config.json + model.safetensors (+ a README.md card)
 
 A repo id is downloaded into the Hugging Face cache (``HF_HUB_OFFLINE=1``: the cache only); when that fails, the
-error is a one-line :class:`~tokun.core.errors.ModelError`.
+error is a one-line :class:`~tokun.core.errors.ModelError` with the Hub's first error. A name that looks like a path
+(:func:`looks_like_path`: ``runs/typo-dir``, ``./x``) but is no directory is "no such model directory" at once.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,22 +37,36 @@ HUB_FILES = [checkpoint.CONFIG, checkpoint.WEIGHTS, "bpe.json"]  # what a tokun 
 METADATA = {"library_name": "tokun", "repo_url": "https://github.com/apehex/tokun", "tags": ["tokenizer", "tokun"]}
 
 
+def looks_like_path(name: str) -> bool:
+    """Whether ``name`` reads as a local path rather than a Hub repo id: it starts with ``.``, ``/`` or ``~``, or
+    it holds a path separator and its parent directory exists (``runs/typo-dir``)."""
+    return name.startswith((".", "/", "~")) or (os.sep in name and Path(name).parent.is_dir())
+
+
+def hub_error(model_id: str, err: Exception) -> ModelError:
+    """The one-line ModelError for a repo id the Hub could not provide, with ``err``'s first line as the reason."""
+    reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return ModelError(
+        f"{model_id!r} is no shipped model ({', '.join(checkpoint.shipped_models())}) nor a model directory, and "
+        f"the Hugging Face Hub could not provide it ({type(err).__name__}: {reason})"
+    )
+
+
 def local_folder(model_id: str, **download: Any) -> Path:
-    """A shipped model name or a directory -> its folder; anything else is a Hub repo id, downloaded (tokun's files
-    only) with ``download`` (revision, cache_dir, token, ...). ModelError, on one line, when neither works."""
+    """A shipped model name or a directory -> its folder; a name that looks like a path (:func:`looks_like_path`)
+    but is no directory -> ModelError at once; anything else is a Hub repo id, downloaded (tokun's files only) with
+    ``download`` (revision, cache_dir, token, ...). ModelError, on one line, when neither works."""
     try:
         return checkpoint.resolve(model_id)
     except ModelError:
         if Path(model_id).is_dir():
             raise
+    if looks_like_path(model_id):
+        raise ModelError(f"no such model directory: {model_id}")
     try:
         return Path(snapshot_download(repo_id=model_id, allow_patterns=HUB_FILES, **download))
     except (OSError, ValueError, EntryNotFoundError) as err:
-        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise ModelError(
-            f"{model_id!r} is no shipped model ({', '.join(checkpoint.shipped_models())}) nor a model directory, and "
-            f"the Hugging Face Hub could not provide it ({type(err).__name__}: {reason})"
-        ) from None
+        raise hub_error(model_id, err) from None
 
 
 class _HubModel(PyTorchModelHubMixin):
@@ -90,14 +106,14 @@ class _HubModel(PyTorchModelHubMixin):
         try:  # a shipped name reads like a repo id: the mixin must see its directory
             name = str(checkpoint.resolve(name))
         except ModelError:
-            pass
+            if Path(name).is_dir() or looks_like_path(name):
+                local_folder(name)  # raises at once: the directory's own error, or no such model directory
         try:
             return super().from_pretrained(name, **kwargs)
-        except (OSError, ValueError, EntryNotFoundError) as err:  # the mixin fetching config.json, offline
+        except (OSError, ValueError, EntryNotFoundError) as err:  # the mixin fetching config.json
             if isinstance(err, ModelError):
                 raise
-            local_folder(name, local_files_only=True)  # raises the one-line error
-            raise
+            raise hub_error(name, err) from None
 
 
 class TokunAutoEncoder(AutoEncoder, _HubModel, **METADATA):  # type: ignore[call-arg]

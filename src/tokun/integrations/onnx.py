@@ -144,10 +144,15 @@ class OnnxInference:
         return self.cfg.center_latent
 
     @functools.cached_property
+    def model(self) -> AutoEncoder:
+        """The exported weights (``model.safetensors``) in PyTorch, loaded on first use; ModelError without them."""
+        return load_model(self.folder)
+
+    @functools.cached_property
     def slot_terms(self) -> SlotTerms | None:
         if not (self.folder / WEIGHTS).is_file():
             return None
-        encoder = load_model(self.folder).encoder
+        encoder = self.model.encoder
         return SlotTerms(encoder) if SlotTerms.applies(encoder) else None
 
     def encode_bytes(self, rows: np.ndarray) -> torch.Tensor:
@@ -179,7 +184,9 @@ class OnnxInference:
 
 class OnnxTokenizer(Tokenizer):
     """:class:`~tokun.decoding.tokenizer.Tokenizer` (encode, decode, batches, ``read``) over an exported pair:
-    every model call is an onnxruntime run; decoding is verified (``verify``) with :class:`OnnxInference`."""
+    every model call is an onnxruntime run; decoding is verified (``verify``) with :class:`OnnxInference`.
+    ``model`` is the folder's ``model.safetensors`` in PyTorch (loaded on first use, for callers that want it);
+    no method of the tokenizer needs it."""
 
     def __init__(
         self, folder: str | Path, *, batch_size: int = 512, threads: int | None = None, verify: bool = True
@@ -191,6 +198,13 @@ class OnnxTokenizer(Tokenizer):
         self.prior_name = None
         self.name = f"onnx:{folder}"
         self.fingerprint = ""
+
+    @classmethod
+    def load(  # type: ignore[override]
+        cls, model: str | Path, *, batch_size: int = 512, threads: int | None = None, verify: bool = True
+    ) -> OnnxTokenizer:
+        """The tokenizer of an exported folder (``tokun export onnx``): ``OnnxTokenizer(model, ...)``."""
+        return cls(model, batch_size=batch_size, threads=threads, verify=verify)
 
     @property
     def block_chars(self) -> int:

@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from .. import __version__
-from ..core import codec, shards
-from ..core.errors import InputError
+from ..core import checkpoint, codec, shards
+from ..core.errors import InputError, ModelError
 from ..core.textio import atomic_output
+from ..decoding.shard_texts import shard_texts, shard_tokenizer
 from ..decoding.tokenizer import Tokenizer
 
 SUFFIXES = {".parquet": "parquet", ".jsonl": "jsonl", ".json": "jsonl", ".arrow": "arrow"}
@@ -36,12 +36,14 @@ BATCH_CHARS = 1 << 20  # characters per call of the encoder: memory stays bounde
 
 @dataclasses.dataclass(frozen=True)
 class Input:
-    """One input file: ``kind`` parquet, jsonl or arrow; ``rows`` its documents (JSONL: lines)."""
+    """One input file: ``kind`` parquet, jsonl or arrow; ``rows`` its documents (JSONL: lines); ``size`` and
+    ``mtime_ns`` tell a rerun whether the file changed since its shards were written."""
 
     path: str
     kind: str
     rows: int
     size: int
+    mtime_ns: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,8 +96,13 @@ def find_inputs(paths: list[str]) -> list[tuple[Path, str]]:
             splits = ", ".join(sorted(p.name for p in path.iterdir() if p.is_dir()))
             raise InputError(f"{path} is a DatasetDict: give one split's folder ({splits})")
         if (path / "state.json").is_file():
-            state = json.loads((path / "state.json").read_text(encoding="utf-8"))
-            found += [(path / f["filename"], "arrow") for f in state.get("_data_files", [])]
+            try:
+                state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+                found += [(path / f["filename"], "arrow") for f in state.get("_data_files", [])]
+            except (UnicodeDecodeError, json.JSONDecodeError, AttributeError, TypeError, KeyError) as err:
+                raise InputError(
+                    f"{path / 'state.json'}: not a valid `Dataset.save_to_disk` state file ({one_line(err)})"
+                ) from None
         elif path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
             if not files:
@@ -127,7 +134,24 @@ def open_table(path: Path, kind: str) -> Any:
         except pa.ArrowInvalid:
             return pa.ipc.open_file(source).read_all()
     except (pa.ArrowException, OSError) as err:
-        raise InputError(f"{path}: not a readable {'Parquet' if kind == 'parquet' else 'Arrow'} file ({err})") from None
+        what = "Parquet" if kind == "parquet" else "Arrow"
+        raise InputError(f"{path}: not a readable {what} file ({one_line(err)})") from None
+
+
+def one_line(err: BaseException) -> str:
+    """An error's message on one line: pyarrow's messages hold line breaks, a ``tokun: error:`` line may not."""
+    return " ".join(str(err).split())
+
+
+def refuse_json_array(path: Path) -> None:
+    """InputError for a ``.json`` file holding one JSON array (or object) over several lines: JSONL is expected."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"["):
+        raise InputError(
+            f"{path}: a JSON array; encode-dataset reads JSONL, one JSON object a line "
+            f"(convert it with: jq -c '.[]' {path.name} > {path.stem}.jsonl)"
+        )
 
 
 def line_offsets(path: Path, every: int) -> tuple[int, list[int]]:
@@ -155,6 +179,8 @@ def plan(
         try:
             offsets: list[int] = []
             if kind == "jsonl":
+                if path.suffix == ".json":
+                    refuse_json_array(path)
                 rows, offsets = line_offsets(path, shard_docs)
             else:
                 table = open_table(path, kind)
@@ -171,7 +197,8 @@ def plan(
             stop = min(rows, start + shard_docs)
             offset = offsets[k] if offsets else 0
             pieces.append(Piece(shards.shard_name(len(pieces)), len(inputs), start, stop, first_id + start, offset))
-        inputs.append(Input(str(path.resolve()), kind, rows, path.stat().st_size))  # actors may run elsewhere
+        stat = path.stat()
+        inputs.append(Input(str(path.resolve()), kind, rows, stat.st_size, stat.st_mtime_ns))  # actors run elsewhere
         first_id += rows
     return inputs, pieces, problems
 
@@ -196,7 +223,8 @@ def read_rows(item: Input, piece: Piece, column: str) -> Iterator[tuple[str, Any
         try:
             table = table.read_row_groups(groups, columns=[column])
         except Exception as err:  # pyarrow raises OSError or ArrowException on corrupt pages
-            raise InputError(f"{item.path}, rows {piece.start}..{piece.stop - 1}: cannot read ({err})") from None
+            where = f"{item.path}, rows {piece.start}..{piece.stop - 1}"
+            raise InputError(f"{where}: cannot read ({one_line(err)})") from None
         values = table.column(column).slice(piece.start - base, piece.stop - piece.start).to_pylist()
     else:
         values = table.column(column).slice(piece.start, piece.stop - piece.start).to_pylist()
@@ -234,20 +262,24 @@ def document(value: Any, column: str) -> str:
     return value
 
 
-def encode_texts(tok: Tokenizer, texts: list[str], dtype: str) -> list[np.ndarray]:
-    """``tok.encode_batch`` over groups of about ``BATCH_CHARS`` characters, each group's float32 latents cast to
-    ``dtype`` at once (memory: the shard's latents in ``dtype``): ``(ceil(len_i / block_chars), L)`` each."""
-    out: list[np.ndarray] = []
-    group: list[str] = []
-    size = 0
-    for text in texts + [None]:  # type: ignore[list-item]
-        if text is None or (group and size + len(text) > BATCH_CHARS):
-            out += [z.numpy().astype(dtype) for z in tok.encode_batch(group)]
-            group, size = [], 0
+def encode_texts(tok: Tokenizer, texts: list[str], dtype: str) -> tuple[np.ndarray, list[int]]:
+    """The latents of ``texts``, stacked ``(sum N_i, L)`` in ``dtype``, and ``N_i = ceil(len_i / block_chars)``.
+
+    ``tok.encode_batch`` runs over groups of about ``BATCH_CHARS`` characters, each group's float32 latents written
+    into the one ``dtype`` array at once (memory: the shard's latents in ``dtype``, once)."""
+    rows = [-(-len(t) // tok.block_chars) for t in texts]
+    flat = np.empty((sum(rows), tok.latent_dim), dtype)
+    at = start = size = 0
+    for k, text in enumerate(texts + [None]):  # type: ignore[list-item]
+        if k > start and (text is None or size + len(text) > BATCH_CHARS):
+            for z in tok.encode_batch(texts[start:k]):  # (N_i, L) float32
+                flat[at : at + len(z)] = z.numpy()
+                at += len(z)
+            start, size = k, 0
         if text is not None:
-            group.append(text)
             size += len(text)
-    return out
+    assert at == len(flat), (at, len(flat))
+    return flat, rows
 
 
 def shard_metadata(tok: Tokenizer, dtype: str) -> dict[str, str]:
@@ -284,9 +316,9 @@ def encode_piece(tok: Tokenizer, job: Job, piece: Piece) -> PieceResult:
         problems.append(str(err))
     if problems and job.on_error == "stop":
         return PieceResult(piece.name, 0, 0, problems, written=False)
-    latents = encode_texts(tok, texts, job.dtype)  # (N_i, L) each
+    latents, rows = encode_texts(tok, texts, job.dtype)  # (sum N_i, L)
     table = shards.latents_table(
-        ids, [len(t) for t in texts], latents, model=tok.name, dtype=job.dtype, latent_dim=tok.latent_dim
+        ids, [len(t) for t in texts], latents, rows=rows, model=tok.name, dtype=job.dtype, latent_dim=tok.latent_dim
     )
     shards.write_shard(Path(job.out) / piece.name, table, shard_metadata(tok, job.dtype))
     return PieceResult(piece.name, len(ids), sum(map(len, texts)), problems, written=True)
@@ -304,6 +336,31 @@ def manifest_of(tok: Tokenizer, job: Job, shard_docs: int) -> dict[str, Any]:
         "inputs": [dataclasses.asdict(i) for i in job.inputs],
         "shards": [dataclasses.asdict(p) for p in job.pieces],
     }
+
+
+def portable_model(name: str) -> str:
+    """A shipped model's name as it is; a model directory as an absolute path."""
+    try:
+        folder = checkpoint.resolve(name)
+    except ModelError:
+        return name  # a Tokenizer made in memory: Tokenizer.load fails on the actors with this name
+    return name if folder.parent == checkpoint.weights_root() else str(folder.resolve())
+
+
+def check_resume(folder: Path, found: dict[str, Any], manifest: dict[str, Any]) -> None:
+    """InputError unless ``found`` (the folder's manifest) is this job's ``manifest``: an input changed since (its
+    shards would mix old and new documents), or another job."""
+    if found == manifest:
+        return
+    old = {i.get("path"): i for i in found.get("inputs", [])}
+    for item in manifest["inputs"]:
+        before = old.get(item["path"])
+        if before is not None and before != item:
+            raise InputError(
+                f"{item['path']} has changed since {folder} was begun (its size or modification time differs): "
+                f"its finished shards may hold the old documents; give another --out, or delete {folder}"
+            )
+    raise InputError(f"{folder} holds shards of another job (other inputs, model or options): give another --out")
 
 
 def encode_dataset(
@@ -337,13 +394,11 @@ def encode_dataset(
     if folder.exists() and not folder.is_dir():
         raise InputError(f"cannot write shards to {folder}: it is a file")
     folder.mkdir(parents=True, exist_ok=True)
-    job = Job(str(folder), tok.name, tok.fingerprint, column, dtype, on_error, inputs, pieces)
+    # absolute paths: Ray's actors may run in another working directory, on another node
+    job = Job(str(folder.resolve()), portable_model(tok.name), tok.fingerprint, column, dtype, on_error, inputs, pieces)
     manifest = manifest_of(tok, job, shard_docs)
     if shards.is_shard_folder(folder):
-        if shards.read_manifest(folder) != manifest:
-            raise InputError(
-                f"{folder} holds shards of another job (other inputs, model or options): give another --out"
-            )
+        check_resume(folder, shards.read_manifest(folder), manifest)
     else:
         shards.write_manifest(folder, manifest)
     todo = [p for p in pieces if not (folder / p.name).is_file()]
@@ -373,8 +428,7 @@ def decode_dataset(tok: Tokenizer, folder: str, out: str, *, progress: bool = Fa
     import pyarrow.parquet as pq
 
     manifest = shards.read_manifest(folder)
-    if manifest["model_sha256"] and tok.fingerprint and manifest["model_sha256"] != tok.fingerprint:
-        raise InputError(f"{folder} was encoded by model {manifest['model']!r}, not by {tok.name!r}")
+    shard_tokenizer(folder, tok)  # the model that made the shards, before any output is begun
     schema = pa.schema([("id", pa.int64()), ("text", pa.string())])
     documents = chars = 0
     with (
@@ -382,9 +436,7 @@ def decode_dataset(tok: Tokenizer, folder: str, out: str, *, progress: bool = Fa
         pq.ParquetWriter(fh, schema, compression=shards.COMPRESSION) as writer,
         tqdm(total=len(manifest["shards"]), unit="shard", disable=not progress, desc="decode", leave=False) as bar,
     ):
-        for shard in shards.iter_shards(folder):
-            latents = [torch.from_numpy(z.astype(np.float32)) for z in shard.latents]  # (N_i, L)
-            texts = tok.decode_batch(latents, lengths=shard.chars.tolist())
+        for shard, texts in shard_texts(folder, tok):
             writer.write_table(pa.table({"id": shard.ids, "text": texts}, schema=schema))
             documents += len(texts)
             chars += int(shard.chars.sum())

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import socket
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -36,16 +38,35 @@ class ShardEncoder:
         self.job = job
         self.pieces = {p.name: p for p in job.pieces}
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """``batch["name"]``: shard names -> their :class:`PieceResult` fields, one row per shard."""
+    def __call__(self, batch: dict[str, np.ndarray]) -> Any:
+        """``batch["name"]``: shard names -> their :class:`PieceResult` fields, one row per shard (an Arrow table:
+        ``problems`` is a list of strings per shard, kept apart whatever they hold)."""
+        import pyarrow as pa
+
         results = [encode_piece(self.tok, self.job, self.pieces[str(name)]) for name in batch["name"]]
-        return {
-            "name": np.array([r.name for r in results]),
-            "documents": np.array([r.documents for r in results], np.int64),
-            "chars": np.array([r.chars for r in results], np.int64),
-            "written": np.array([r.written for r in results]),
-            "problems": np.array(["\n".join(r.problems) for r in results], dtype=object),
-        }
+        return pa.table(
+            {
+                "name": pa.array([r.name for r in results], pa.string()),
+                "documents": pa.array([r.documents for r in results], pa.int64()),
+                "chars": pa.array([r.chars for r in results], pa.int64()),
+                "written": pa.array([r.written for r in results], pa.bool_()),
+                "problems": pa.array([r.problems for r in results], pa.list_(pa.string())),
+            }
+        )
+
+
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """InputError at once if ``address`` (``HOST:PORT`` or ``ray://HOST:PORT``) accepts no TCP connection: Ray
+    itself retries an unreachable address for minutes."""
+    if address in ("local", "auto"):
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise InputError(f"--ray {address}: give HOST:PORT, ray://HOST:PORT, auto, or no address (a local Ray)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as err:
+        raise InputError(f"--ray {address}: cannot connect ({err.strerror or err})") from None
 
 
 def encode_on_ray(
@@ -61,6 +82,7 @@ def encode_on_ray(
     already initialised Ray is used as it is); each shard's result as it finishes."""
     if not todo:
         return
+    check_reachable(address)
     import ray
     import ray.data
 
@@ -88,12 +110,11 @@ def encode_on_ray(
             num_gpus=1 if gpu else 0,
         )
         for row in results.iter_rows():  # streamed: a row as soon as its shard is written
-            problems = str(row["problems"])
             yield PieceResult(
                 str(row["name"]),
                 int(row["documents"]),
                 int(row["chars"]),
-                problems.split("\n") if problems else [],
+                [str(p) for p in (row["problems"] if row["problems"] is not None else [])],
                 bool(row["written"]),
             )
     finally:
