@@ -231,6 +231,8 @@ def test_the_job_names_absolute_paths_for_other_machines(tmp_path, monkeypatch, 
         (str(tmp_path.resolve() / "out2"), "4x16"),  # a shipped model: its name, found on every node
     ]
     assert jobs[0].inputs[0].path == str(tmp_path.resolve() / "in.jsonl")
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["model"] == str((tmp_path / "m").resolve())  # decode-dataset finds it from any folder
 
 
 def test_an_unreachable_ray_address_fails_at_once(tmp_path, capsys) -> None:

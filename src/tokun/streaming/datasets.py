@@ -284,7 +284,7 @@ def encode_texts(tok: Tokenizer, texts: list[str], dtype: str) -> tuple[np.ndarr
 
 def shard_metadata(tok: Tokenizer, dtype: str) -> dict[str, str]:
     return {
-        "model": tok.name,
+        "model": portable_model(tok.name),  # a directory as an absolute path: decodable from anywhere
         "model_sha256": tok.fingerprint,
         "block_chars": str(tok.block_chars),
         "latent_dim": str(tok.latent_dim),
@@ -318,7 +318,13 @@ def encode_piece(tok: Tokenizer, job: Job, piece: Piece) -> PieceResult:
         return PieceResult(piece.name, 0, 0, problems, written=False)
     latents, rows = encode_texts(tok, texts, job.dtype)  # (sum N_i, L)
     table = shards.latents_table(
-        ids, [len(t) for t in texts], latents, rows=rows, model=tok.name, dtype=job.dtype, latent_dim=tok.latent_dim
+        ids,
+        [len(t) for t in texts],
+        latents,
+        rows=rows,
+        model=portable_model(tok.name),
+        dtype=job.dtype,
+        latent_dim=tok.latent_dim,
     )
     shards.write_shard(Path(job.out) / piece.name, table, shard_metadata(tok, job.dtype))
     return PieceResult(piece.name, len(ids), sum(map(len, texts)), problems, written=True)
