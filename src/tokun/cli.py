@@ -298,6 +298,7 @@ def cmd_lm(args: argparse.Namespace) -> int:
             args.prompt,
             folder=Path(args.out) / args.model_name,
             blocks=args.blocks,
+            chars=args.chars,
             temperature=args.temperature,
             top_p=args.top_p,
             seed=args.seed,
@@ -660,10 +661,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true")
     g = lm_sub.add_parser("generate", help="continue a prompt with the trained tokun language model")
     g.add_argument("--prompt", required=True)
-    g.add_argument("--blocks", type=int, default=8, help="patches (or tokun-direct's 16-character blocks) to generate")
+    g.add_argument(
+        "--blocks",
+        type=int,
+        default=8,
+        help="patches to generate (tokun-direct: 16-character blocks; bytes, bpe: tokens)",
+    )
+    g.add_argument("--chars", type=int, help="generate this many characters instead (any model: same-length samples)")
     g.add_argument("--out", default="runs/lm", help="folder of `tokun lm compare`")
     g.add_argument(
-        "--model", dest="model_name", default="tokun-words", help="which trained model (default tokun-words)"
+        "--model",
+        dest="model_name",
+        default="tokun-words",
+        help="which trained model of --out, bytes and bpe included (default tokun-words)",
     )
     g.add_argument("--temperature", type=float, default=0.8, help="0: the likeliest byte (default 0.8)")
     g.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling (default 0.95)")

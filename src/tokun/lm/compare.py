@@ -31,7 +31,7 @@ from ..core.splits import split_lines
 from ..core.textio import read_text, text_files
 from ..decoding.shard_texts import shard_texts
 from .flops import Mode, Part, macs_per_block, model_train_flops
-from .local import LocalConfig
+from .local import LocalConfig, draw
 from .model import KVCache, LMConfig, TokenLM, TokunLM, bits, vocabulary_and_body_parameters
 from .patch_model import BLOCK_CHARS, LearnedPatchEmbedding, Patched, PatchLM, TokunPatchEmbedding, patches_of
 
@@ -435,12 +435,59 @@ def load_lm(folder: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
         else:
             embedding = TokunPatchEmbedding(load_model(meta["tokun_model"]), cfg.dim, latent_scale=meta["latent_scale"])
         model = PatchLM(embedding, cfg, LocalConfig(**meta["local"]))
+    elif kind in ("bytes", "bpe"):
+        state = load_file(str(folder / "model.safetensors"))
+        model = TokenLM(state["embed.weight"].shape[0], cfg)
     else:
-        raise ModelError(
-            f"{folder} is a {kind} model; generate takes tokun-direct or a patch model ({', '.join(PATCH_MODELS)})"
-        )
+        raise ModelError(f"{folder} holds a {kind!r} model, which generate does not know")
     model.load_state_dict(load_file(str(folder / "model.safetensors")))
     return model.eval(), meta
+
+
+def _byte_alphabet() -> dict[str, int]:
+    """GPT-2's byte-level alphabet (used by ``tokenizers``' ByteLevel BPE): a printable character per byte value."""
+    kept = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    symbols = {b: chr(b) for b in kept}
+    for n, b in enumerate(b for b in range(256) if b not in symbols):
+        symbols[b] = chr(256 + n)
+    return {c: b for b, c in symbols.items()}
+
+
+BYTE_OF_SYMBOL = _byte_alphabet()
+
+
+class TokenText:
+    """Ids <-> text for the byte and BPE models, streamed: ``piece(id)`` gives the text that id completes (a
+    character cut between tokens waits for its last byte)."""
+
+    def __init__(self, kind: str, folder: Path) -> None:
+        self.bpe = None
+        if kind == "bpe":
+            from tokenizers import Tokenizer as HFTokenizer
+
+            self.bpe = HFTokenizer.from_file(str(folder / "bpe.json"))
+        self.pending = b""
+
+    def ids(self, text: str) -> list[int]:
+        return list(text.encode("utf-8")) if self.bpe is None else self.bpe.encode(text).ids
+
+    def piece(self, token: int) -> str:
+        if self.bpe is None:
+            raw = bytes([token])
+        else:  # a byte-level BPE token: one character of GPT-2's byte alphabet per byte
+            raw = bytes(BYTE_OF_SYMBOL[c] for c in self.bpe.id_to_token(token) or "")
+        self.pending += raw
+        try:
+            text, self.pending = self.pending.decode("utf-8"), b""
+        except UnicodeDecodeError as err:
+            if err.reason != "unexpected end of data":  # not UTF-8: shown as U+FFFD, as a decoder would
+                text, self.pending = self.pending.decode("utf-8", errors="replace"), b""
+            else:  # a character cut between tokens: its first bytes wait for the rest
+                text, self.pending = (
+                    self.pending[: err.start].decode("utf-8", errors="replace"),
+                    self.pending[err.start :],
+                )
+        return text
 
 
 def generate(
@@ -448,43 +495,62 @@ def generate(
     *,
     folder: Path,
     blocks: int = 8,
+    chars: int | None = None,
     temperature: float = 0.8,
     top_p: float = 0.95,
     seed: int = 0,
     stream: Any = None,
 ) -> str:
     """Continue ``prompt`` with the model saved in ``folder``: ``blocks`` patches (16-character blocks for
-    tokun-direct, greedy), sampled at ``temperature`` with nucleus ``top_p`` from a generator seeded by ``seed`` (the
-    same seed, the same text); each patch is written to ``stream`` (a text file) as soon as it is decoded."""
+    tokun-direct, greedy; tokens for the byte and BPE models), or until ``chars`` characters when given, sampled at
+    ``temperature`` with nucleus ``top_p`` from a generator seeded by ``seed`` (the same seed, the same text); each
+    piece is written to ``stream`` (a text file) as soon as it is decoded. The global model keeps a KV cache."""
     model, meta = load_lm(folder)
+    steps = blocks if chars is None else 16 * chars  # with ``chars``: stop on length (a patch holds >= 1 character)
     out: list[str] = []
     if stream is not None:
         stream.write(prompt)
 
-    def emit(piece: str) -> None:
+    def emit(piece: str) -> bool:
+        """Write ``piece``; True once ``chars`` characters are out."""
+        if chars is not None:
+            piece = piece[: chars - sum(map(len, out))]
         out.append(piece)
         if stream is not None:
             stream.write(piece)
             stream.flush()
+        return chars is not None and sum(map(len, out)) >= chars
 
     with torch.inference_mode():
+        gen = torch.Generator().manual_seed(seed)
+        if isinstance(model, TokenLM):
+            text = TokenText(meta["kind"], folder)
+            window = GlobalWindow(model, torch.tensor([text.ids(prompt) or text.ids(" ")]))  # (1, T) ids
+            for _ in range(steps):
+                logits = model.head(window.state)[0, -1].float()  # (V,)
+                token = int(draw(logits, temperature=temperature, top_p=top_p, generator=gen))
+                if emit(text.piece(token)):
+                    break
+                window.push(torch.tensor([[token]]))
+            return prompt + "".join(out)
         if isinstance(model, TokunLM):
             pad = (-len(prompt)) % 16
             window = GlobalWindow(model, torch.from_numpy(codec.encode(" " * pad + prompt))[None])  # whole blocks
-            for _ in range(blocks):
+            for _ in range(steps):
                 nxt = model.output(window.state)[:, -1].argmax(-1).to(torch.uint8)  # (1, 64)
-                emit(codec.decode(nxt.numpy(), length=16))
+                if emit(codec.decode(nxt.numpy(), length=16)):
+                    break
                 window.push(nxt[:, None])
             return prompt + "".join(out)
         assert isinstance(model, PatchLM)
-        gen = torch.Generator().manual_seed(seed)
         patches = patches_of(prompt, meta["scheme"]) or [" "]
         window = GlobalWindow(model, torch.from_numpy(Patched.of("".join(patches), meta["scheme"]).blocks)[None])
-        for _ in range(blocks):
+        for _ in range(steps):
             units = model.local.sample(window.state, temperature=temperature, top_p=top_p, generator=gen)[0, 0]  # (U,)
             raw = bytes(units.tolist()).split(b"\0", 1)[0]
             piece = raw.decode("utf-8", errors="replace")[:16] or " "
-            emit(piece)
+            if emit(piece):
+                break
             block = torch.from_numpy(Patched.of(piece.replace("\0", " "), "fixed-16").blocks[:1])  # (1, 64)
             window.push(block[None])
     return prompt + "".join(out)

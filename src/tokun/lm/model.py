@@ -201,7 +201,15 @@ class TokenLM(nn.Module):
         self.body = Body(cfg)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.body(self.embed(ids)) @ self.embed.weight.T  # (B, T, V)
+        return self.head(self.body(self.embed(ids)))  # (B, T, V)
+
+    def input(self, ids: torch.Tensor) -> torch.Tensor:
+        """``(B, T)`` ids -> ``(B, T, dim)``: what the body reads (the same name as the tokun models')."""
+        return self.embed(ids)
+
+    def head(self, states: torch.Tensor) -> torch.Tensor:
+        """``(B, T, dim)`` states -> ``(B, T, V)`` logits of the next token (the tied embedding)."""
+        return states @ self.embed.weight.T
 
     def loss(self, ids: torch.Tensor) -> tuple[torch.Tensor, int]:
         logits = self(ids[:, :-1])
