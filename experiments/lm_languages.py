@@ -1,0 +1,55 @@
+"""Where each language model wins, by language: bits per byte per corpus file from a `tokun lm compare` run, and
+how a model's ratio to the byte model follows the language's UTF-8 bytes per character and word length.
+
+    python experiments/lm_languages.py runs/lm-1e13/compare.json [--model tokun-words] [--corpora ../shared/corpora]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from tokun.core.splits import split_lines
+from tokun.core.textio import read_text, text_files
+from tokun.lm.patching import word_patches
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("compare_json")
+    p.add_argument("--model", default="tokun-words")
+    p.add_argument("--corpora", default="../shared/corpora")
+    args = p.parse_args()
+    models = json.loads(Path(args.compare_json).read_text())["models"]
+    models.pop("tokun", None)  # an alias of the best tokun patch model
+    langs = sorted(models[args.model]["per_language"])
+    best = {name: 0 for name in models}
+    for lang in langs:
+        best[min(models, key=lambda m: models[m]["per_language"][lang])] += 1
+    print("languages where each model is best:", {k: v for k, v in best.items() if v})
+    rows = []
+    for path in text_files([args.corpora]):
+        if path.stem not in langs:
+            continue
+        _, val = split_lines(read_text(path))
+        utf8 = len(val.encode("utf-8")) / max(1, len(val))
+        patch = np.mean([len(w) for w in word_patches(val, most=16)]) if val else 0.0
+        ratio = models[args.model]["per_language"][path.stem] / models["bytes"]["per_language"][path.stem]
+        rows.append((ratio, path.stem, utf8, patch))
+    rows.sort()
+    r = np.array([(x[0], x[2], x[3]) for x in rows])
+    print(f"{args.model} / bytes, bits per byte: median {np.median(r[:, 0]):.3f}")
+    print(
+        f"correlation of the ratio with UTF-8 bytes per character: {np.corrcoef(r[:, 0], r[:, 1])[0, 1]:+.2f}, "
+        f"with characters per word patch: {np.corrcoef(r[:, 0], r[:, 2])[0, 1]:+.2f}"
+    )
+    print(f"{'language':14} {args.model + ' / bytes':>18} {'UTF-8 B/char':>12} {'chars/patch':>11}")
+    for ratio, lang, utf8, patch in rows[:8] + rows[-8:]:
+        print(f"{lang:14} {ratio:18.3f} {utf8:12.2f} {patch:11.2f}")
+
+
+if __name__ == "__main__":
+    main()
