@@ -642,7 +642,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         default=["tokun", "patch-learned", "tokun-direct", "bytes", "bpe"],
         metavar="NAME",
-        help="tokun (the best tokun patch model), tokun-words, tokun-16, patch-learned, tokun-direct, bytes, bpe",
+        help="tokun (the best tokun patch model), tokun-words, tokun-words8, tokun-16, patch-learned, tokun-direct, bytes, bpe",
     )
     c.add_argument(
         "--lr",

@@ -124,7 +124,11 @@ def test_compare_json_holds_every_model_seed_and_budget(tmp_path) -> None:
         assert m["train_flops"] > 0 and set(m["per_language"]) == {"a", "b"}
         assert {"body", "vocabulary", "trainable"} <= set(m["parameters"])
     tokun = result["models"]["tokun"]
-    assert tokun["model"] in ("tokun-words", "tokun-16") and tokun["patch"] in ("words", "fixed-16")
+    assert tokun["model"] in ("tokun-words", "tokun-words8", "tokun-16") and tokun["patch"] in (
+        "words",
+        "words-8",
+        "fixed-16",
+    )
     assert result["models"]["patch-learned"]["patch"] == "words" and result["models"]["bytes"]["patch"] == "byte"
     # generation from a saved patch model: seeded sampling is reproducible, and streamed as it goes
     import io

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import corpus_files
+from tests.conftest import FIXTURE, corpus_files
 from tokun.core.errors import InputError
 from tokun.lm.patching import boundary, fixed_patches, pad_patches, patch_stats, word_patches
 
@@ -97,3 +97,14 @@ def test_every_corpus_file_patches_losslessly(capsys: pytest.CaptureFixture[str]
         assert 1.0 < s.chars_per_patch <= 16.0
         assert s.bytes_per_patch >= s.chars_per_patch
     assert capsys.readouterr() == ("", "")
+
+
+def test_the_words_n_scheme_cuts_long_runs_at_n_characters() -> None:
+    from tokun.lm.patch_model import patches_of
+
+    text = FIXTURE.read_text(encoding="utf-8")
+    short, full = patches_of(text, "words-8"), patches_of(text, "words")
+    assert "".join(short) == text and max(map(len, short)) == 8 and max(map(len, full)) > 8
+    assert len(short) > len(full)  # the long runs (unspaced scripts, long words) give more patches
+    with pytest.raises(InputError, match="words-N"):
+        patches_of(text, "words-17")

@@ -59,9 +59,14 @@ def shard_documents(folder: Path) -> str:
     return "\n".join(text for _, texts in shard_texts(folder) for text in texts)
 
 
-MODELS = ("tokun", "tokun-words", "tokun-16", "patch-learned", "tokun-direct", "bytes", "bpe")
-PATCH_MODELS = {"tokun-words": "words", "tokun-16": "fixed-16", "patch-learned": "words"}  # name -> patching
-BEST_OF = ("tokun-words", "tokun-16")  # `tokun` is the best of these tokun patch models
+MODELS = ("tokun", "tokun-words", "tokun-words8", "tokun-16", "patch-learned", "tokun-direct", "bytes", "bpe")
+PATCH_MODELS = {  # name -> patching
+    "tokun-words": "words",
+    "tokun-words8": "words-8",  # word patches of at most 8 characters: long runs of unspaced scripts cut shorter
+    "tokun-16": "fixed-16",
+    "patch-learned": "words",
+}
+BEST_OF = ("tokun-words", "tokun-words8", "tokun-16")  # `tokun` is the best of these tokun patch models
 CONTEXTS = {"tokun-direct": 64, "bytes": 256, "bpe": 128, "patch": 64}  # positions per window (cpu preset)
 
 

@@ -37,12 +37,14 @@ END = 0  # the closing unit: UTF-8 text holds no 0 byte but U+0000's
 
 
 def patches_of(text: str, scheme: str) -> list[str]:
-    """``scheme``: ``words`` or ``fixed-N`` (N characters, N <= 16)."""
+    """``scheme``: ``words``, ``words-N`` (word patches cut at N characters, N <= 16) or ``fixed-N`` (N characters)."""
     if scheme == "words":
         return word_patches(text, most=BLOCK_CHARS)
+    if scheme.startswith("words-") and scheme[6:].isdigit() and 1 <= int(scheme[6:]) <= BLOCK_CHARS:
+        return word_patches(text, most=int(scheme[6:]))
     if scheme.startswith("fixed-") and scheme[6:].isdigit() and 1 <= int(scheme[6:]) <= BLOCK_CHARS:
         return fixed_patches(text, int(scheme[6:]))
-    raise InputError(f"unknown patching scheme {scheme!r}: words, or fixed-N with N from 1 to {BLOCK_CHARS}")
+    raise InputError(f"unknown patching scheme {scheme!r}: words, words-N or fixed-N with N from 1 to {BLOCK_CHARS}")
 
 
 @dataclass
