@@ -129,7 +129,7 @@ def test_compare_json_holds_every_model_seed_and_budget(tmp_path) -> None:
         "words-8",
         "fixed-16",
     )
-    assert result["models"]["patch-learned"]["patch"] == "words" and result["models"]["bytes"]["patch"] == "byte"
+    assert result["models"]["patch-learned"]["patch"] == "words-8" and result["models"]["bytes"]["patch"] == "byte"
     # generation from a saved patch model: seeded sampling is reproducible, and streamed as it goes
     import io
 

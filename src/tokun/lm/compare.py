@@ -64,7 +64,7 @@ PATCH_MODELS = {  # name -> patching
     "tokun-words": "words",
     "tokun-words8": "words-8",  # word patches of at most 8 characters: long runs of unspaced scripts cut shorter
     "tokun-16": "fixed-16",
-    "patch-learned": "words",
+    "patch-learned": "words-8",  # the ablation: the patches of the best tokun scheme
 }
 BEST_OF = ("tokun-words", "tokun-words8", "tokun-16")  # `tokun` is the best of these tokun patch models
 CONTEXTS = {"tokun-direct": 64, "bytes": 256, "bpe": 128, "patch": 64}  # positions per window (cpu preset)
