@@ -16,6 +16,28 @@ TEXTS = {
     "zh": "我能吞下玻璃而不伤身体。世界你好，中文。",
 }
 
+# what `tokun eval --json`, `tokun noise --json` and `tokun bench --json` print, in small
+EVAL = {
+    "model": "tiny",
+    "files": {"corpus/en.txt": {"chars": 70, "byte_accuracy": 1.0, "char_accuracy": 0.5, "block_accuracy": 0.25}},
+    "random": {"planes0-3": {"chars": 100, "byte_accuracy": 0.9, "char_accuracy": 0.75, "block_accuracy": 0.1}},
+}
+NOISE = {
+    "blocks": 12,
+    "isotropic": {"k_star": 0.5, "curve": [[0.0, 1.0], [0.5, 0.9995], [1.0, 0.98]]},
+    "structured": {"k_star": 1.0, "curve": [[0.0, 1.0], [0.5, 1.0], [1.0, 0.999]]},
+    "int8": {"char_accuracy": 1.0},
+    "distance": {"spearman_l2_vs_edit": 0.65},
+}
+BENCH = {
+    "chars": 1000,
+    "threads": 2,
+    "device": "cpu",
+    "exact": True,
+    "tokun": {"encode_chars_per_s": 2e6, "decode_chars_per_s": 3e5},
+    "tiktoken": {"encode_chars_per_s": 4e6, "decode_chars_per_s": 9e6},
+}
+
 
 @pytest.fixture
 def tiny_tok(tiny_cfg: ModelConfig) -> Tokenizer:

@@ -11,20 +11,8 @@ import pytest
 from tokun.cli import main
 
 from ..conftest import FIXTURE
+from .conftest import BENCH, NOISE
 
-NOISE = {
-    "isotropic": {"k_star": 0, "curve": [[0, 1]]},
-    "structured": {"k_star": 0, "curve": [[0, 1]]},
-    "int8": {"char_accuracy": 1},
-}
-BENCH = {
-    "chars": 10,
-    "threads": 1,
-    "device": "cpu",
-    "exact": True,
-    "tokun": {"encode_chars_per_s": 1, "decode_chars_per_s": 1},
-    "tiktoken": {"encode_chars_per_s": 1, "decode_chars_per_s": 1},
-}
 METRICS = {"chars": 1, "char_accuracy": 1, "block_accuracy": 1}
 
 
