@@ -4,7 +4,7 @@ import torch
 from tokun.core.config import ModelConfig
 from tokun.core.errors import ModelError
 from tokun.core.model import AutoEncoder
-from tokun.lm.flops import macs_per_block
+from tokun.lm.flops import macs_per_block, part_flops
 from tokun.lm.model import Body, KVCache, LMConfig, TokenLM, TokunLM, rotary
 
 CFG = LMConfig(dim=32, layers=2, heads=2, ffn=64, context=8)
@@ -51,6 +51,31 @@ def test_tokun_lm_trains_through_the_frozen_decoder() -> None:
     assert loss.item() / count < first
     assert lm(blocks).shape == (4, 9, AUTO.block_bytes, 256)
     assert all(torch.equal(v, auto.state_dict()[k]) for k, v in frozen.items())  # tokun stayed frozen
+
+
+@pytest.mark.parametrize("tune", [False, True])
+def test_patch_lm_encoder_frozen_or_fine_tuned(tune: bool) -> None:
+    """A frozen tokun encoder keeps its weights and costs 2 N T (forward only); a fine-tuned one learns with the
+    language model and costs 6 N T, like any trained part."""
+    from tokun.lm.patch_model import BLOCK_CHARS, UNITS, PatchLM, TokunPatchEmbedding
+
+    auto = AutoEncoder(ModelConfig(token_dim=(4, BLOCK_CHARS), embed_dim=8, hidden_dim=16, latent_dim=16))
+    start = {k: v.clone() for k, v in auto.encoder.state_dict().items()}
+    lm = PatchLM(TokunPatchEmbedding(auto, CFG.dim, latent_scale=1.0, tune=tune), CFG, PatchLM.local_config(CFG))
+    blocks = torch.randint(0, 256, (2, 9, 4 * BLOCK_CHARS), dtype=torch.uint8)
+    units = torch.randint(1, 256, (2, 9, UNITS), dtype=torch.uint8)
+    units[..., 5:] = 0  # patches of 5 bytes, closed by a 0
+    opt = torch.optim.AdamW([p for p in lm.parameters() if p.requires_grad], lr=1e-2)
+    for _ in range(3):
+        loss, count = lm.loss((blocks, units))
+        opt.zero_grad()
+        (loss / count).backward()
+        opt.step()
+    moved = any(not torch.equal(v, auto.encoder.state_dict()[k]) for k, v in start.items())
+    assert moved is tune
+    enc, _ = macs_per_block(auto.cfg)
+    (part,) = [p for p in lm.flop_parts(patches=10) if p.name.startswith("tokun encoder")]
+    assert part.parameters == enc and part_flops(part) == (6 if tune else 2) * enc * 10
 
 
 def test_token_lm_shapes() -> None:

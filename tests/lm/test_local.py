@@ -146,6 +146,27 @@ def test_flop_parts_count_every_matrix_once() -> None:
     decoder = LocalDecoder(cfg)
     slots, blocks = decoder.flop_parts(patches=10)
     matrices = sum(p.numel() for name, p in decoder.named_parameters() if name.endswith("weight") and p.dim() == 2)
-    assert slots.parameters + blocks.parameters == matrices - decoder.embed.weight.numel()
-    assert (slots.tokens, blocks.tokens, blocks.context, blocks.layers) == (10, 80, 8, 2)
-    assert decoder.flop_parts(patches=10, units=4)[1].tokens == 40
+    # the slots' projection is counted per unit position run (one U-th of it), every other matrix once per unit
+    assert slots.parameters * cfg.units + blocks.parameters == matrices - decoder.embed.weight.numel()
+    assert (slots.tokens, blocks.tokens, blocks.context, blocks.layers) == (80, 80, 8, 2)
+    slots, short, full = decoder.flop_parts(patches=10, runs=[(4, 7), (8, 3)])
+    assert (slots.tokens, short.tokens, short.context, full.tokens, full.context) == (52, 28, 4, 24, 8)
+
+
+def test_patches_run_by_length_buckets_score_as_one_padded_run() -> None:
+    """Bucketing patches by length (a batch of short words does not run to its longest patch) changes nothing but the
+    work: the log-probabilities equal those of every patch run at all U units, and the gradients too."""
+    cfg = LocalConfig(units=68, unit_vocab=256, global_dim=12, dim=16, layers=1, heads=2, end_unit=0)
+    decoder = LocalDecoder(cfg)
+    units = torch.randint(1, 256, (3, 5, 68))
+    for i, length in enumerate([1, 3, 4, 5, 7, 9, 12, 15, 20, 30, 40, 50, 60, 67, 0]):
+        units.view(15, 68)[i, length:] = 0  # patch i: `length` bytes, then its closing 0 (67 bytes + 0: all 68)
+    state = torch.randn(3, 5, 12, requires_grad=True)
+    fast = decoder.log_prob(state, units)
+    (grad_fast,) = torch.autograd.grad(fast.sum(), state)
+    slow = decoder.log_prob(state, units, trim=False)
+    (grad_slow,) = torch.autograd.grad(slow.sum(), state)
+    assert torch.allclose(fast, slow, atol=1e-4) and torch.allclose(grad_fast, grad_slow, atol=1e-5)
+    runs = decoder.runs(units)
+    assert sum(k for _, k in runs) == 15 and sum(n * k for n, k in runs) < 15 * 68 // 2
+    assert runs[0] == (4, 3) and runs[-1] == (68, 3)  # scored 2, 4 and 1 units fit 4; 51, 61, 68 need all U

@@ -59,13 +59,29 @@ def shard_documents(folder: Path) -> str:
     return "\n".join(text for _, texts in shard_texts(folder) for text in texts)
 
 
-MODELS = ("tokun", "tokun-words", "tokun-words8", "tokun-16", "patch-learned", "tokun-direct", "bytes", "bpe")
-PATCH_MODELS = {  # name -> patching
+MODELS = (
+    "tokun",
+    "tokun-words",
+    "tokun-words8",
+    "tokun-words8-tuned",
+    "tokun-16",
+    "tokun-8",
+    "tokun-4",
+    "patch-learned",
+    "tokun-direct",
+    "bytes",
+    "bpe",
+)
+PATCH_MODELS = {  # name -> patching; every patch is read by the same 16-character tokun encoder, padded with U+0000
     "tokun-words": "words",
     "tokun-words8": "words-8",  # word patches of at most 8 characters: long runs of unspaced scripts cut shorter
+    "tokun-words8-tuned": "words-8",  # the same, its tokun encoder fine-tuned end to end instead of frozen
     "tokun-16": "fixed-16",
+    "tokun-8": "fixed-8",
+    "tokun-4": "fixed-4",
     "patch-learned": "words-8",  # the ablation: the patches of the best tokun scheme
 }
+TUNED = ("tokun-words8-tuned",)  # patch models whose tokun encoder trains with the language model
 BEST_OF = ("tokun-words", "tokun-words8", "tokun-16")  # `tokun` is the best of these tokun patch models
 CONTEXTS = {"tokun-direct": 64, "bytes": 256, "bpe": 128, "patch": 64}  # positions per window (cpu preset)
 
@@ -191,7 +207,7 @@ def build(name: str, units: Units, cfg: LMConfig, tokun_model: str) -> torch.nn.
             embedding: torch.nn.Module = LearnedPatchEmbedding(cfg.dim)
         else:
             auto = load_model(tokun_model)
-            embedding = TokunPatchEmbedding(auto, cfg.dim, latent_scale=_latent_scale(auto, units))
+            embedding = TokunPatchEmbedding(auto, cfg.dim, latent_scale=_latent_scale(auto, units), tune=name in TUNED)
         return PatchLM(embedding, cfg, PatchLM.local_config(cfg))
     return TokenLM(units.vocab, cfg)
 
@@ -230,11 +246,12 @@ def evaluate_bpb(model: torch.nn.Module, units: Units, texts: dict[str, str], co
     return {"bits_per_byte": total_bits / max(1, total_bytes), "per_language": per}
 
 
-def step_flops(model: torch.nn.Module, cfg: LMConfig, batch: int, units_run: int) -> int:
-    """Training FLOPs of one step (:mod:`tokun.lm.flops`): every trained, frozen and attention part counted."""
+def step_flops(model: torch.nn.Module, cfg: LMConfig, batch: int, runs: list[tuple[int, int]] | None = None) -> int:
+    """Training FLOPs of one step (:mod:`tokun.lm.flops`): every trained, frozen and attention part counted; ``runs``
+    is what a patch model's local decoder ran (:meth:`~tokun.lm.local.LocalDecoder.runs`)."""
     positions = batch * cfg.context
     if isinstance(model, PatchLM):
-        return model_train_flops(model.flop_parts(positions, units_run))
+        return model_train_flops(model.flop_parts(positions, runs))
     body = sum(p.numel() for p in model.body.parameters() if p.ndim >= 2)  # type: ignore[union-attr]
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad and p.ndim >= 2)
     parts = [
@@ -287,10 +304,8 @@ def train_one(
         opt.step()
         step += 1
         chars += batch * cfg.context * units.chars_per_position
-        units_run = 0  # the local decoder runs up to the batch's longest patch
-        if isinstance(model, PatchLM):
-            units_run = int(model.local.scored(x[1][:, 1:]).sum(-1).max())
-        spent += step_flops(model, cfg, batch, units_run)
+        runs = model.local.runs(x[1][:, 1:]) if isinstance(model, PatchLM) else None  # what the local decoder ran
+        spent += step_flops(model, cfg, batch, runs)
         bar.n = int(time.time() - t0)
         bar.set_postfix(loss=f"{loss.item() / count:.3f}")
     bar.close()
@@ -438,7 +453,8 @@ def load_lm(folder: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
         if kind == "patch-learned":
             embedding: torch.nn.Module = LearnedPatchEmbedding(cfg.dim)
         else:
-            embedding = TokunPatchEmbedding(load_model(meta["tokun_model"]), cfg.dim, latent_scale=meta["latent_scale"])
+            auto, scale = load_model(meta["tokun_model"]), meta["latent_scale"]
+            embedding = TokunPatchEmbedding(auto, cfg.dim, latent_scale=scale, tune=kind in TUNED)
         model = PatchLM(embedding, cfg, LocalConfig(**meta["local"]))
     elif kind in ("bytes", "bpe"):
         state = load_file(str(folder / "model.safetensors"))

@@ -29,6 +29,7 @@ itself cannot be told apart from a shorter one in this scheme.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -38,6 +39,9 @@ from torch import nn
 from ..core.errors import ConfigError, InputError
 from .flops import Mode, Part
 from .model import RMSNorm
+
+
+BUCKETS = (4, 8, 12, 16, 24, 32, 48)  # units run for a patch: the first of these (or U) that holds its scored units
 
 
 @dataclass(frozen=True)
@@ -106,12 +110,14 @@ class LocalDecoder(nn.Module):
         nn.init.normal_(self.start, std=0.02)
 
     def forward(self, global_state: torch.Tensor, units: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced logits: position u sees the state and units ``0..u-1``. ``units`` may be shorter than U."""
+        """Teacher-forced logits: position u sees the state and units ``0..u-1``. ``units`` may be shorter than U:
+        only the projections of its ``n`` positions are computed."""
         b, p, n = units.shape  # (B, P, n), n <= U
-        slots = self.slots(global_state).view(b, p, self.cfg.units, self.cfg.dim)[:, :, :n]  # (B, P, n, D)
+        d = self.cfg.dim
+        slots = F.linear(global_state, self.slots.weight[: n * d], self.slots.bias[: n * d]).view(b, p, n, d)
         previous = self.embed(units[..., :-1].long())  # (B, P, n-1, D)
-        start = self.start.expand(b, p, 1, self.cfg.dim)  # (B, P, 1, D)
-        x = (slots + torch.cat((start, previous), dim=2)).reshape(b * p, n, self.cfg.dim)  # (B*P, n, D)
+        start = self.start.expand(b, p, 1, d)  # (B, P, 1, D)
+        x = (slots + torch.cat((start, previous), dim=2)).reshape(b * p, n, d)  # (B*P, n, D)
         for block in self.blocks:
             x = block(x)
         return self.head(self.norm(x)).view(b, p, n, self.cfg.unit_vocab)  # (B, P, n, V)
@@ -131,36 +137,71 @@ class LocalDecoder(nn.Module):
         chars = units[..., : n - n % width].reshape(b, p, n // width, width)  # (B, P, C, char_units)
         return (chars == self.cfg.end_unit).all(-1)
 
+    def lengths(self, units: torch.Tensor) -> torch.Tensor:
+        """``(B, P)``: the units each patch's likelihood scores (up to and including its end character)."""
+        return self.scored(units).sum(-1)
+
+    def buckets(self, lengths: torch.Tensor) -> list[tuple[int, torch.Tensor]]:
+        """The patches of ``(B, P)`` scored lengths grouped by the units run for them: ``[(n, flat indices)]``, each
+        patch in the first bucket of ``BUCKETS`` (then U) that holds it. A patch costs about what it weighs: a batch
+        of short words with one long run of Thai does not run every word to the Thai run's length."""
+        flat = lengths.reshape(-1)  # (B*P,)
+        edges = [e for e in BUCKETS if e < self.cfg.units] + [self.cfg.units]
+        out, below = [], 0
+        for edge in edges:
+            idx = ((flat > below) & (flat <= edge)).nonzero().squeeze(-1)
+            if idx.numel():
+                out.append((int(min(edge, flat[idx].max())), idx))
+            below = edge
+        return out
+
+    def runs(self, units: torch.Tensor) -> list[tuple[int, int]]:
+        """``[(n, patches)]``: what :meth:`log_prob` runs for ``(B, P, U)`` units, for the FLOP counter."""
+        return [(n, int(idx.numel())) for n, idx in self.buckets(self.lengths(units))]
+
     def log_prob(self, global_state: torch.Tensor, units: torch.Tensor, *, trim: bool = True) -> torch.Tensor:
         """``(B, P)`` summed log-probability (nats) of each patch's ``(B, P, U)`` units, the scored ones.
 
         Units after a patch's end character change nothing (they are neither scored nor attended to
-        by the scored ones), so with ``trim`` the unit axis is cut to the batch's longest scored prefix:
-        the same result for less work (at the price of a data-dependent shape).
+        by the scored ones), so with ``trim`` each patch runs only as far as its bucket of lengths
+        (:meth:`buckets`): the same result for less work (at the price of data-dependent shapes).
         """
         if units.shape[-1] != self.cfg.units:
             raise InputError(f"local decoder: patches of {units.shape[-1]} units, expected {self.cfg.units}")
-        mask = self.scored(units)  # (B, P, U)
-        if mask.numel() == 0:
+        b, p, _ = units.shape
+        if b * p == 0:
             return global_state.new_zeros(units.shape[:-1])
-        if trim:
-            longest = int(mask.sum(-1).max())
-            units, mask = units[..., :longest], mask[..., :longest]  # (B, P, n)
+        if not trim:
+            return self._log_prob(global_state, units)
+        states, flat = global_state.reshape(b * p, -1), units.reshape(b * p, -1)  # (N, Dg), (N, U)
+        order, parts = [], []
+        for n, idx in self.buckets(self.lengths(units)):
+            parts.append(self._log_prob(states[idx][None], flat[idx, :n][None])[0])  # (k,)
+            order.append(idx)
+        out = torch.cat(parts).new_zeros(b * p).index_copy(0, torch.cat(order), torch.cat(parts))
+        return out.view(b, p)
+
+    def _log_prob(self, global_state: torch.Tensor, units: torch.Tensor) -> torch.Tensor:
+        """``(B, P)`` log-probability of the scored units among ``(B, P, n)`` (n <= U)."""
+        mask = self.scored(units)  # (B, P, n)
         logits = self(global_state, units)  # (B, P, n, V)
         per_unit = logits.log_softmax(-1).gather(-1, units.long().unsqueeze(-1)).squeeze(-1)  # (B, P, n)
         return (per_unit * mask).sum(-1)
 
-    def flop_parts(self, patches: int, *, units: int | None = None, mode: Mode = Mode.TRAINED) -> list[Part]:
-        """The decoder as :class:`~tokun.lm.flops.Part` s for ``patches`` patches of ``units`` units run (default U).
+    def flop_parts(
+        self, patches: int, *, runs: Sequence[tuple[int, int]] | None = None, mode: Mode = Mode.TRAINED
+    ) -> list[Part]:
+        """The decoder as :class:`~tokun.lm.flops.Part` s for ``patches`` patches run at all U units, or for
+        ``runs``, ``[(n, patches)]`` (:meth:`runs`: what ``log_prob`` runs for a batch).
 
-        The per-position projections run once per patch; the blocks and the head once per unit (the
-        embedding is a lookup: no FLOPs). ``units`` is less than U where ``log_prob`` trims the batch.
+        The per-position projections and the blocks and head run once per unit run (the embedding is a
+        lookup: no FLOPs); the attention of each group spans its ``n`` units.
         """
-        units = self.cfg.units if units is None else units
+        runs = [(self.cfg.units, patches)] if runs is None else runs
         per_unit = sum(m.weight.numel() for m in self.modules() if isinstance(m, nn.Linear) and m is not self.slots)
-        return [
-            Part("local slots", self.slots.weight.numel(), patches, mode),
-            Part("local decoder", per_unit, patches * units, mode, self.cfg.layers, units, self.cfg.dim),
+        slot = self.cfg.global_dim * self.cfg.dim  # the projection of one unit position
+        return [Part("local slots", slot, sum(n * k for n, k in runs), mode)] + [
+            Part("local decoder", per_unit, n * k, mode, self.cfg.layers, n, self.cfg.dim) for n, k in runs
         ]
 
     @torch.no_grad()

@@ -1,8 +1,9 @@
 """A patch language model: tokun latents of each patch in, a global transformer over patches, a local causal
 decoder out (MEGABYTE's design with tokun's pretrained encoder as the patch embedding).
 
-    patches (B, P, 64) UTF-32-BE bytes ──encoder──▶ (B, P, 256) ──Linear──▶ (B, P, dim)   frozen tokun encoder,
-                                                                                      or learned (the ablation)
+    patches (B, P, 64) UTF-32-BE bytes ──encoder──▶ (B, P, 256) ──Linear──▶ (B, P, dim)   tokun encoder, frozen or
+                                                                                      fine-tuned; or learned
+                                                                                      (the ablation)
     ──Body (causal, over patches)──▶ states (B, P, dim)
     ──LocalDecoder──▶ the next patch's UTF-8 bytes, one by one, closed by a 0 byte
 
@@ -17,6 +18,7 @@ canonical patching's probability, a lower bound of the text's, so the figure is 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,18 +90,20 @@ class LearnedPatchEmbedding(nn.Module):
 
 
 class TokunPatchEmbedding(nn.Module):
-    """The frozen tokun encoder + a trainable Linear: ``(B, P, 64)`` bytes -> ``(B, P, dim)``."""
+    """The tokun encoder + a trainable Linear: ``(B, P, 64)`` bytes -> ``(B, P, dim)``. The encoder is frozen, or
+    fine-tuned end to end with the language model (``tune=True``), starting from the pretrained weights."""
 
-    def __init__(self, autoencoder: AutoEncoder, dim: int, latent_scale: float) -> None:
+    def __init__(self, autoencoder: AutoEncoder, dim: int, latent_scale: float, *, tune: bool = False) -> None:
         super().__init__()
         if autoencoder.cfg.block_chars != BLOCK_CHARS:
             raise InputError(f"patch models read {BLOCK_CHARS}-character blocks, not {autoencoder.cfg.block_chars}")
-        self.encoder = autoencoder.encoder.requires_grad_(False)
+        self.tune = tune
+        self.encoder = autoencoder.encoder.requires_grad_(tune)
         self.latent_scale = latent_scale
         self.proj = nn.Linear(autoencoder.cfg.latent_dim, dim)
 
     def forward(self, blocks: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
+        with torch.set_grad_enabled(self.tune and torch.is_grad_enabled()):
             z = self.encoder(blocks) / self.latent_scale  # (B, P, L) at unit spread
         return self.proj(z)
 
@@ -132,14 +136,18 @@ class PatchLM(nn.Module):
         nll = -self.local.log_prob(states, target).sum()
         return nll, int(self.local.scored(target).sum())
 
-    def flop_parts(self, patches: int, units: int) -> list[Part]:
-        """Training FLOPs of ``patches`` patch positions whose local decoding runs ``units`` units each."""
+    def flop_parts(self, patches: int, runs: Sequence[tuple[int, int]] | None = None) -> list[Part]:
+        """Training FLOPs of ``patches`` patch positions whose local decoding runs ``runs``, ``[(n units, patches)]``
+        (:meth:`~tokun.lm.local.LocalDecoder.runs`; default: every patch at all U units)."""
         body = sum(p.numel() for p in self.body.parameters() if p.ndim >= 2)
         parts = [Part("body", body, patches, Mode.TRAINED, self.cfg.layers, self.cfg.context, self.cfg.dim)]
         if isinstance(self.input, TokunPatchEmbedding):
-            enc, _ = macs_per_block(self.input.encoder.cfg)  # multiply-adds per block: 2 FLOPs each, forward only
-            parts.append(Part("tokun encoder (frozen, forward only)", enc, patches, Mode.FROZEN))
+            enc, _ = macs_per_block(self.input.encoder.cfg)  # multiply-adds per block: 2 FLOPs each forward
+            if self.input.tune:
+                parts.append(Part("tokun encoder (fine-tuned)", enc, patches, Mode.TRAINED))
+            else:
+                parts.append(Part("tokun encoder (frozen, forward only)", enc, patches, Mode.FROZEN))
             parts.append(Part("input projection", self.input.proj.weight.numel(), patches))
         else:
             parts.append(Part("learned patch embedding", self.input.proj.weight.numel(), patches))
-        return parts + self.local.flop_parts(patches, units=units)
+        return parts + self.local.flop_parts(patches, runs=runs)
