@@ -40,7 +40,6 @@ from ..core.errors import ConfigError, InputError
 from .flops import Mode, Part
 from .model import RMSNorm
 
-
 BUCKETS = (4, 8, 12, 16, 24, 32, 48)  # units run for a patch: the first of these (or U) that holds its scored units
 
 
