@@ -296,7 +296,7 @@ def cmd_lm(args: argparse.Namespace) -> int:
     if args.lm_command == "generate":
         lm_train.generate(
             args.prompt,
-            folder=Path(args.out) / args.model_name,
+            folder=lm_train.model_folder(Path(args.out), args.model_name),
             blocks=args.blocks,
             chars=args.chars,
             temperature=args.temperature,
@@ -642,7 +642,8 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         default=["tokun", "patch-learned", "tokun-direct", "bytes", "bpe"],
         metavar="NAME",
-        help="tokun (the best tokun patch model), tokun-words, tokun-words8, tokun-16, patch-learned, tokun-direct, bytes, bpe",
+        help="tokun (the best of tokun-words, tokun-words8, tokun-16), tokun-words8-tuned, tokun-8, tokun-4, "
+        "patch-learned, tokun-direct, bytes, bpe",
     )
     c.add_argument(
         "--lr",
@@ -672,8 +673,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--model",
         dest="model_name",
-        default="tokun-words",
-        help="which trained model of --out, bytes and bpe included (default tokun-words)",
+        default="tokun",
+        help="which trained model of --out, bytes and bpe included (default tokun: the best tokun patch model)",
     )
     g.add_argument("--temperature", type=float, default=0.8, help="0: the likeliest byte (default 0.8)")
     g.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling (default 0.95)")

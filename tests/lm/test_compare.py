@@ -158,8 +158,11 @@ def test_compare_json_holds_every_model_seed_and_budget(tmp_path) -> None:
     # generation from a saved patch model: seeded sampling is reproducible, and streamed as it goes
     import io
 
-    from tokun.lm.compare import generate
+    from tokun.lm.compare import generate, model_folder
 
+    assert model_folder(tmp_path / "o", "tokun") == tmp_path / "o" / tokun["model"]
+    with pytest.raises(ModelError, match="no comparison"):
+        model_folder(tmp_path, "tokun")
     for name in ("tokun-words", "patch-learned", "bytes"):
         stream = io.StringIO()
         a = generate("Bonjour, ", folder=tmp_path / "o" / name, blocks=4, seed=1, stream=stream)

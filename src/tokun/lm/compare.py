@@ -36,7 +36,7 @@ from .model import KVCache, LMConfig, TokenLM, TokunLM, bits, vocabulary_and_bod
 from .patch_model import BLOCK_CHARS, LearnedPatchEmbedding, Patched, PatchLM, TokunPatchEmbedding, patches_of
 
 PRESETS = {
-    "cpu": LMConfig(),  # 4 layers x 256, contexts 64 tokun / 256 bytes / 128 BPE positions
+    "cpu": LMConfig(),  # 4 layers x 256; contexts: CONTEXTS
     "gpu": LMConfig(dim=512, layers=8, heads=8, ffn=1376, context=256),  # contexts x4
 }
 
@@ -83,7 +83,10 @@ PATCH_MODELS = {  # name -> patching; every patch is read by the same 16-charact
 }
 TUNED = ("tokun-words8-tuned",)  # patch models whose tokun encoder trains with the language model
 BEST_OF = ("tokun-words", "tokun-words8", "tokun-16")  # `tokun` is the best of these tokun patch models
-CONTEXTS = {"tokun-direct": 64, "bytes": 256, "bpe": 128, "patch": 64}  # positions per window (cpu preset)
+# Positions per window (cpu preset; the gpu preset x4). The byte, BPE and patch models' windows span about the same
+# text: 256 bytes ~ 147 characters, 128 BPE tokens ~ 189, 32 word patches of <= 8 characters ~ 164 (on the corpora).
+# tokun-direct keeps its 64 blocks of 16 characters (the design before).
+CONTEXTS = {"tokun-direct": 64, "bytes": 256, "bpe": 128, "patch": 32}
 
 
 class Units:
@@ -509,6 +512,20 @@ class TokenText:
                     self.pending[err.start :],
                 )
         return text
+
+
+def model_folder(out: Path, name: str) -> Path:
+    """The folder of model ``name`` trained by ``lm compare --out OUT``; ``tokun`` is the best tokun patch model that
+    the run's compare.json names."""
+    if name != "tokun":
+        return out / name
+    try:
+        return out / json.loads((out / "compare.json").read_text())["models"]["tokun"]["model"]
+    except (FileNotFoundError, KeyError, json.JSONDecodeError):
+        raise ModelError(
+            f"{out} holds no comparison that chose a best tokun model: run `tokun lm compare --models tokun "
+            f"--out {out}`, or name a model (--model tokun-words8)"
+        ) from None
 
 
 def generate(
