@@ -2,6 +2,7 @@
 how a model's ratio to the byte model follows the language's UTF-8 bytes per character and word length.
 
     python experiments/lm_languages.py runs/lm-1e13/compare.json [--model tokun-words] [--corpora ../shared/corpora]
+    python experiments/lm_languages.py runs/a/compare.json runs/b/compare.json --model tokun-words8   # runs merged
 """
 
 from __future__ import annotations
@@ -14,17 +15,21 @@ import numpy as np
 
 from tokun.core.splits import split_lines
 from tokun.core.textio import read_text, text_files
-from tokun.lm.patching import word_patches
+from tokun.lm.patch_model import patches_of
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("compare_json")
+    p.add_argument("compare_json", nargs="+", help="compare.json of one or more runs (their models merged)")
     p.add_argument("--model", default="tokun-words")
     p.add_argument("--corpora", default="../shared/corpora")
     args = p.parse_args()
-    models = json.loads(Path(args.compare_json).read_text())["models"]
+    models: dict = {}
+    for path in args.compare_json:
+        models.update(json.loads(Path(path).read_text())["models"])
     models.pop("tokun", None)  # an alias of the best tokun patch model
+    scheme = models[args.model].get("patch", "words")
+    scheme = scheme if scheme.startswith(("words", "fixed")) else "words"
     langs = sorted(models[args.model]["per_language"])
     best = {name: 0 for name in models}
     for lang in langs:
@@ -36,15 +41,21 @@ def main() -> None:
             continue
         _, val = split_lines(read_text(path))
         utf8 = len(val.encode("utf-8")) / max(1, len(val))
-        patch = np.mean([len(w) for w in word_patches(val, most=16)]) if val else 0.0
+        patch = np.mean([len(w) for w in patches_of(val, scheme)]) if val else 0.0
         ratio = models[args.model]["per_language"][path.stem] / models["bytes"]["per_language"][path.stem]
         rows.append((ratio, path.stem, utf8, patch))
     rows.sort()
     r = np.array([(x[0], x[2], x[3]) for x in rows])
     print(f"{args.model} / bytes, bits per byte: median {np.median(r[:, 0]):.3f}")
+    if "bpe" in models:
+        vs_bpe = [models[args.model]["per_language"][k] / models["bpe"]["per_language"][k] for k in langs]
+        wins = sum(v < 1 for v in vs_bpe)
+        print(
+            f"{args.model} / bpe: median {np.median(vs_bpe):.3f}; {args.model} better on {wins} of {len(langs)} files"
+        )
     print(
         f"correlation of the ratio with UTF-8 bytes per character: {np.corrcoef(r[:, 0], r[:, 1])[0, 1]:+.2f}, "
-        f"with characters per word patch: {np.corrcoef(r[:, 0], r[:, 2])[0, 1]:+.2f}"
+        f"with characters per patch ({scheme}): {np.corrcoef(r[:, 0], r[:, 2])[0, 1]:+.2f}"
     )
     print(f"{'language':14} {args.model + ' / bytes':>18} {'UTF-8 B/char':>12} {'chars/patch':>11}")
     for ratio, lang, utf8, patch in rows[:8] + rows[-8:]:
