@@ -53,6 +53,9 @@ def main() -> None:
         print(
             f"{args.model} / bpe: median {np.median(vs_bpe):.3f}; {args.model} better on {wins} of {len(langs)} files"
         )
+        order = sorted(zip(vs_bpe, langs))
+        print("  best against bpe:", ", ".join(f"{k} {v:.2f}" for v, k in order[:6]))
+        print("  worst against bpe:", ", ".join(f"{k} {v:.2f}" for v, k in order[-6:]))
     print(
         f"correlation of the ratio with UTF-8 bytes per character: {np.corrcoef(r[:, 0], r[:, 1])[0, 1]:+.2f}, "
         f"with characters per patch ({scheme}): {np.corrcoef(r[:, 0], r[:, 2])[0, 1]:+.2f}"
