@@ -177,7 +177,8 @@ class LocalDecoder(nn.Module):
         for n, idx in self.buckets(self.lengths(units)):
             parts.append(self._log_prob(states[idx][None], flat[idx, :n][None])[0])  # (k,)
             order.append(idx)
-        out = torch.cat(parts).new_zeros(b * p).index_copy(0, torch.cat(order), torch.cat(parts))
+        values = torch.cat(parts)  # (B*P,) in bucket order
+        out = values.new_zeros(b * p).index_copy(0, torch.cat(order), values)
         return out.view(b, p)
 
     def _log_prob(self, global_state: torch.Tensor, units: torch.Tensor) -> torch.Tensor:
