@@ -1,5 +1,6 @@
 """Where each language model wins, by language: bits per byte per corpus file from a `tokun lm compare` run, and
-how a model's ratio to the byte model follows the language's UTF-8 bytes per character and word length.
+how a model's ratio to the byte model follows the language's UTF-8 bytes per character and word length, and its
+ratio to BPE the share of patches cut at the patch limit (mid-word: a word or an unspaced run longer than the limit).
 
     python experiments/lm_languages.py runs/lm-1e13/compare.json [--model tokun-words] [--corpora ../shared/corpora]
     python experiments/lm_languages.py runs/a/compare.json runs/b/compare.json --model tokun-words8   # runs merged
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from unicodedata import category
 
 import numpy as np
 
@@ -35,13 +37,17 @@ def main() -> None:
     for lang in langs:
         best[min(models, key=lambda m: models[m]["per_language"][lang])] += 1
     print("languages where each model is best:", {k: v for k, v in best.items() if v})
-    rows = []
+    most = int(scheme.split("-")[1]) if "-" in scheme else 16
+    rows, capped = [], {}
     for path in text_files([args.corpora]):
         if path.stem not in langs:
             continue
         _, val = split_lines(read_text(path))
         utf8 = len(val.encode("utf-8")) / max(1, len(val))
-        patch = np.mean([len(w) for w in patches_of(val, scheme)]) if val else 0.0
+        patches = patches_of(val, scheme) or [""]
+        patch = float(np.mean([len(w) for w in patches]))
+        # a patch of the limit's length whose last character is no space, punctuation or control was cut mid-word
+        capped[path.stem] = float(np.mean([len(w) == most and category(w[-1])[0] not in "ZPC" for w in patches]))
         ratio = models[args.model]["per_language"][path.stem] / models["bytes"]["per_language"][path.stem]
         rows.append((ratio, path.stem, utf8, patch))
     rows.sort()
@@ -56,6 +62,13 @@ def main() -> None:
         order = sorted(zip(vs_bpe, langs))
         print("  best against bpe:", ", ".join(f"{k} {v:.2f}" for v, k in order[:6]))
         print("  worst against bpe:", ", ".join(f"{k} {v:.2f}" for v, k in order[-6:]))
+        if scheme.startswith("words") and len(capped) == len(langs):
+            share = [capped[k] for k in langs]
+            print(
+                f"  share of patches cut at {most} characters: median {np.median(share):.2f}; on the 6 worst files "
+                + ", ".join(f"{k} {capped[k]:.2f}" for _, k in order[-6:])
+                + f"; correlation with the ratio to bpe {np.corrcoef(vs_bpe, share)[0, 1]:+.2f}"
+            )
     print(
         f"correlation of the ratio with UTF-8 bytes per character: {np.corrcoef(r[:, 0], r[:, 1])[0, 1]:+.2f}, "
         f"with characters per patch ({scheme}): {np.corrcoef(r[:, 0], r[:, 2])[0, 1]:+.2f}"
