@@ -1,5 +1,5 @@
 """The results table of `tokun lm compare` runs: one row per model, its seeds' mean and spread, its learning rate and
-sweep, its steps and positions per 1,000 characters, and the languages where it is best among the models given.
+sweep, its steps, training speed and positions per 1,000 characters, and the languages where it is best among the models given.
 
     python experiments/lm_table.py runs/a/compare.json runs/b/compare.json [--baseline bytes]
 
@@ -32,16 +32,16 @@ def main() -> None:
     base = models.get(args.baseline, {}).get("bits_per_byte")
     print(
         f"| model | bits/byte (mean of seeds) | seeds: min–max | × {args.baseline} | learning rate (sweep) "
-        f"| steps | positions / 1000 chars | languages best (of {len(langs)}) |"
+        f"| steps | training chars/s | positions / 1000 chars | languages best (of {len(langs)}) |"
     )
-    print("|---|---:|---:|---:|---|---:|---:|---:|")
+    print("|---|---:|---:|---:|---|---:|---:|---:|---:|")
     for name, m in sorted(models.items(), key=lambda kv: kv[1]["bits_per_byte"]):
         seeds = m["bits_per_byte_seeds"]
         sweep = ", ".join(f"{rate}: {bpb:.3f}" for rate, bpb in m.get("lr_sweep", {}).items())
         ratio = f"{m['bits_per_byte'] / base:.3f}" if base else "–"
         print(
             f"| `{name}` | {m['bits_per_byte']:.3f} | {len(seeds)}: {min(seeds):.3f}–{max(seeds):.3f} | {ratio} "
-            f"| {m.get('lr', '–'):g} ({sweep or 'not swept'}) | {m['steps']:.0f} "
+            f"| {m.get('lr', '–'):g} ({sweep or 'not swept'}) | {m['steps']:.0f} | {m['train_chars_per_s']:,.0f} "
             f"| {m['positions_per_1000_chars']:.1f} | {best[name]} |"
         )
     std = {name: float(np.std(m["bits_per_byte_seeds"])) for name, m in models.items()}

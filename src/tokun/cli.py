@@ -642,8 +642,8 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         default=["tokun", "patch-learned", "tokun-direct", "bytes", "bpe"],
         metavar="NAME",
-        help="tokun (the best of tokun-words, tokun-words8, tokun-16), tokun-words8-tuned, tokun-8, tokun-4, "
-        "patch-learned, tokun-direct, bytes, bpe",
+        help="tokun (the best of tokun-words, tokun-words8, tokun-words8-tuned, tokun-16), tokun-8, tokun-4, "
+        "patch-learned, tokun-direct, bytes, bpe (each of the four also by its name)",
     )
     c.add_argument(
         "--lr",

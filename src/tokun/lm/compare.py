@@ -82,7 +82,8 @@ PATCH_MODELS = {  # name -> patching; every patch is read by the same 16-charact
     "patch-learned": "words-8",  # the ablation: the patches of the best tokun scheme
 }
 TUNED = ("tokun-words8-tuned",)  # patch models whose tokun encoder trains with the language model
-BEST_OF = ("tokun-words", "tokun-words8", "tokun-16")  # `tokun` is the best of these tokun patch models
+# `tokun` is the best of these tokun patch models (frozen encoder or fine-tuned: the issue asks for both)
+BEST_OF = ("tokun-words", "tokun-words8", "tokun-words8-tuned", "tokun-16")
 # Positions per window (cpu preset; the gpu preset x4). The byte, BPE and patch models' windows span about the same
 # text: 256 bytes ~ 147 characters, 128 BPE tokens ~ 189, 32 word patches of <= 8 characters ~ 164 (on the corpora).
 # tokun-direct keeps its 64 blocks of 16 characters (the design before).
