@@ -127,7 +127,7 @@ def test_compare_refuses_models_it_cannot_compare_up_front(model: str, message: 
 def test_compare_json_holds_every_model_seed_and_budget(tmp_path) -> None:
     """The `tokun lm compare --json` contract: budget, per-model seeds, FLOPs, patch scheme, parameters, languages;
     `tokun` is the best tokun patch model and says which."""
-    from tokun.lm.compare import compare
+    from tokun.lm.compare import BEST_OF, compare
 
     from ..conftest import FIXTURE
 
@@ -149,11 +149,10 @@ def test_compare_json_holds_every_model_seed_and_budget(tmp_path) -> None:
         assert m["train_flops"] > 0 and set(m["per_language"]) == {"a", "b"}
         assert {"body", "vocabulary", "trainable"} <= set(m["parameters"])
     tokun = result["models"]["tokun"]
-    assert tokun["model"] in ("tokun-words", "tokun-words8", "tokun-16") and tokun["patch"] in (
-        "words",
-        "words-8",
-        "fixed-16",
-    )
+    # `tokun` trains every model of BEST_OF and reports the best
+    assert tokun["model"] in BEST_OF and set(BEST_OF) <= set(result["models"])
+    assert tokun["bits_per_byte"] == min(result["models"][m]["bits_per_byte"] for m in BEST_OF)
+    assert tokun["patch"] == result["models"][tokun["model"]]["patch"] in ("words", "words-8", "fixed-16")
     assert result["models"]["patch-learned"]["patch"] == "words-8" and result["models"]["bytes"]["patch"] == "byte"
     # generation from a saved patch model: seeded sampling is reproducible, and streamed as it goes
     import io
@@ -163,7 +162,7 @@ def test_compare_json_holds_every_model_seed_and_budget(tmp_path) -> None:
     assert model_folder(tmp_path / "o", "tokun") == tmp_path / "o" / tokun["model"]
     with pytest.raises(ModelError, match="no comparison"):
         model_folder(tmp_path, "tokun")
-    for name in ("tokun-words", "patch-learned", "bytes"):
+    for name in ("tokun-words", "tokun-words8-tuned", "patch-learned", "bytes"):
         stream = io.StringIO()
         a = generate("Bonjour, ", folder=tmp_path / "o" / name, blocks=4, seed=1, stream=stream)
         b = generate("Bonjour, ", folder=tmp_path / "o" / name, blocks=4, seed=1)
