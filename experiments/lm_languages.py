@@ -11,13 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from unicodedata import category
 
 import numpy as np
 
 from tokun.core.splits import split_lines
 from tokun.core.textio import read_text, text_files
-from tokun.lm.patch_model import patches_of
+from tokun.lm.patch_model import BLOCK_CHARS, patches_of
+from tokun.lm.patching import BREAK, kind
 
 
 def main() -> None:
@@ -25,6 +25,7 @@ def main() -> None:
     p.add_argument("compare_json", nargs="+", help="compare.json of one or more runs (their models merged)")
     p.add_argument("--model", default="tokun-words")
     p.add_argument("--corpora", default="../shared/corpora")
+    p.add_argument("--show", nargs="*", default=[], metavar="FILE", help="also print these files' ratio to BPE")
     args = p.parse_args()
     models: dict = {}
     for path in args.compare_json:
@@ -37,7 +38,7 @@ def main() -> None:
     for lang in langs:
         best[min(models, key=lambda m: models[m]["per_language"][lang])] += 1
     print("languages where each model is best:", {k: v for k, v in best.items() if v})
-    most = int(scheme.split("-")[1]) if "-" in scheme else 16
+    most = int(scheme.split("-")[1]) if "-" in scheme else BLOCK_CHARS
     rows, capped = [], {}
     for path in text_files([args.corpora]):
         if path.stem not in langs:
@@ -46,8 +47,8 @@ def main() -> None:
         utf8 = len(val.encode("utf-8")) / max(1, len(val))
         patches = patches_of(val, scheme) or [""]
         patch = float(np.mean([len(w) for w in patches]))
-        # a patch of the limit's length whose last character is no space, punctuation or control was cut mid-word
-        capped[path.stem] = float(np.mean([len(w) == most and category(w[-1])[0] not in "ZPC" for w in patches]))
+        # a patch of the limit's length that does not end with a break (the word rule's kind) was cut mid-word
+        capped[path.stem] = float(np.mean([len(w) == most and kind(w[-1])[0] != BREAK for w in patches]))
         ratio = models[args.model]["per_language"][path.stem] / models["bytes"]["per_language"][path.stem]
         rows.append((ratio, path.stem, utf8, patch))
     rows.sort()
@@ -62,6 +63,8 @@ def main() -> None:
         order = sorted(zip(vs_bpe, langs))
         print("  best against bpe:", ", ".join(f"{k} {v:.2f}" for v, k in order[:6]))
         print("  worst against bpe:", ", ".join(f"{k} {v:.2f}" for v, k in order[-6:]))
+        if args.show:
+            print("  against bpe:", ", ".join(f"{k} {v:.2f}" for v, k in order if k in args.show))
         if scheme.startswith("words") and len(capped) == len(langs):
             share = [capped[k] for k in langs]
             print(

@@ -1,5 +1,6 @@
 """The results table of `tokun lm compare` runs: one row per model, its seeds' mean and spread, its learning rate and
-sweep, its steps, training speed and positions per 1,000 characters, and the languages where it is best among the models given.
+sweep, its steps, training speed and positions per 1,000 characters, and the languages where it is best among the
+models given.
 
     python experiments/lm_table.py runs/a/compare.json runs/b/compare.json [--baseline bytes]
 
@@ -46,6 +47,10 @@ def main() -> None:
         )
     std = {name: float(np.std(m["bits_per_byte_seeds"])) for name, m in models.items()}
     print("\nstandard deviation over seeds:", {k: round(v, 3) for k, v in std.items()})
+    print(
+        "training seconds and FLOPs (mean of seeds):",
+        {k: f"{m['seconds']:.0f} s, {m['train_flops']:.2e}" for k, m in models.items()},
+    )
 
 
 if __name__ == "__main__":

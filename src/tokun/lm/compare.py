@@ -341,8 +341,8 @@ def compare(
     cfg: LMConfig | None = None,
 ) -> dict[str, Any]:
     """Train each of ``models`` for ``minutes`` and/or ``flops`` (whichever ends first), ``seeds`` times; ``cfg`` sets
-    the body (its context scales every model's). ``tokun`` trains every tokun patch model and reports the best (chosen
-    on the held-out text it reports: an optimistic pick among two).
+    the body (its context scales every model's). ``tokun`` trains every model of ``BEST_OF`` and reports the best
+    (chosen on the held-out text it reports: an optimistic pick among four).
 
     Several learning rates ``lr``: each model's is tuned first by a sweep, one run per rate (the first seed, the same
     budget) trained on nine tenths of the training text and scored on its other tenth (never on the held-out text);
