@@ -248,3 +248,17 @@ def test_token_text_streams_bpe_and_bytes_back_exactly(tmp_path) -> None:
         pieces = [stream.piece(i) for i in stream.ids(text)]
         assert "".join(pieces) == text, kind
         assert "\ufffd" not in "".join(pieces) and any(p == "" for p in pieces), kind  # waited inside characters
+
+
+def test_cli_help_names_every_model_compare_knows(capsys, monkeypatch) -> None:
+    """The CLI writes the model list by hand (it imports no torch to build its parser); it must not drift."""
+    from tokun.cli import main
+    from tokun.lm.compare import BEST_OF, MODELS
+
+    monkeypatch.setenv("COLUMNS", "1000")  # argparse wraps at hyphens otherwise
+    with pytest.raises(SystemExit):
+        main(["lm", "compare", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for name in (*MODELS, *BEST_OF):
+        assert name in help_text, name
+    assert "the best of " + ", ".join(BEST_OF) in help_text
