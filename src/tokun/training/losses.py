@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..core.distances import edit_distances
+from ..core.distances import edit_distance_matrix
 from ..core.model import AutoEncoder, latent_sigma, participation_ratio
 
 
@@ -21,7 +21,7 @@ def distance_loss(latents: torch.Tensor, chars: np.ndarray, target: float = 1.0)
     pi, pj = np.triu_indices(n, 1)  # (P,) each: every pair once
     i, j = torch.from_numpy(pi).to(latents.device), torch.from_numpy(pj).to(latents.device)
     l2 = ((latents[i] - latents[j]).pow(2).sum(-1) + 1e-8).sqrt()  # (P,); eps: finite gradient at 0
-    edit = torch.from_numpy(edit_distances(chars[pi], chars[pj])).to(l2)  # (P,)
+    edit = torch.from_numpy(edit_distance_matrix(chars)[pi, pj]).to(l2)  # (P,)
     l2, edit = l2 - l2.mean(), edit - edit.mean()
     r = (l2 * edit).sum() / (l2.norm() * edit.norm() + 1e-8)
     return (target - r).clamp(min=0)
