@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import settings
 
 from tokun.core.config import ModelConfig
+
+# Tests assert behaviour, not time: no per-example deadline (a loaded machine made a codec example take 348 ms)
+settings.register_profile("tokun", deadline=None)
+settings.load_profile("tokun")
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "multilingual.txt"
