@@ -222,7 +222,7 @@ def train(
     ranks, dev = setup_distributed(device)
     if dev.type == "cpu":
         # A trained model's activations and gradients underflow into denormal floats, which the CPU handles
-        # 3x slower (a step of the default at step 12,000: 387 ms against 124 ms): flush them to zero
+        # 3x slower (benchmarks/train_step_bench.py): flush them to zero
         torch.set_flush_denormal(True)
     model = build_model(cfg, dev)
     optimizer = build_optimizer(model, cfg)
