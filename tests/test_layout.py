@@ -14,6 +14,7 @@ ALLOWED = {
     "decoding": {"core"},
     "training": {"core", "decoding"},
     "evaluation": {"core", "decoding"},
+    "inspection": {"core", "decoding"},
     "streaming": {"core", "decoding"},
     "lm": {"core", "decoding"},
     "integrations": {"core", "decoding", "lm"},

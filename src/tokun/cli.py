@@ -467,7 +467,7 @@ def cmd_decode_dataset(args: argparse.Namespace) -> int:
 def _json_file(path: str, command: str) -> dict:
     """The JSON object of ``tokun COMMAND --json`` in ``path``, checked for every key the report reads."""
     from .core.textio import read_text
-    from .evaluation.report import REQUIRED, missing
+    from .inspection.report import REQUIRED, missing
 
     what = f"tokun {command} --json"
     try:
@@ -482,7 +482,7 @@ def _json_file(path: str, command: str) -> dict:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from .evaluation.inspection import inspect
+    from .inspection.inspect import inspect
 
     if not args.corpora:
         raise InputError("inspect needs text files or folders, e.g. tokun inspect ../shared/corpora --out report")
@@ -494,7 +494,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if args.all:  # small samples: the report's figures in a minute, `tokun eval/noise/bench` for the full ones
         from .evaluation import noise
         from .evaluation.accuracy import evaluate
-        from .evaluation.embeddings import read_corpora
+        from .inspection.embeddings import read_corpora
 
         read_corpora(args.corpora)  # inspect's error for a file that is not UTF-8, before eval's
         accuracy = accuracy or evaluate(
@@ -746,8 +746,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     # --- inspect: maps, neighbours, projector, report (issue 21) ---
 
-    from .evaluation.inspection import MAX_POINTS
-    from .evaluation.maps import METHODS
+    from .inspection.inspect import MAX_POINTS
+    from .inspection.maps import METHODS
 
     p = command("inspect", cmd_inspect, "maps, neighbour tables, a projector export and one HTML report of a model")
     p.add_argument("corpora", nargs="*", help="UTF-8 text files or folders of *.txt")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tokun.evaluation import report
-from tokun.evaluation.inspection import inspect
+from tokun.inspection import report
+from tokun.inspection.inspect import inspect
 
 from .conftest import BENCH, EVAL, NOISE
 

@@ -1,4 +1,4 @@
-"""Fixtures of the evaluation tests: a tiny untrained tokenizer and a small corpus of three languages."""
+"""Fixtures of the inspection tests: a tiny untrained tokenizer and a small corpus of three languages."""
 
 from __future__ import annotations
 

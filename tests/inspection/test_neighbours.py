@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from tokun.decoding.tokenizer import Tokenizer
-from tokun.evaluation import embeddings, neighbours
-from tokun.evaluation.embeddings import Points
+from tokun.inspection import embeddings, neighbours
+from tokun.inspection.embeddings import Points
 
 from ..conftest import FIXTURE
 from .conftest import TEXTS

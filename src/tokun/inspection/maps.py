@@ -7,7 +7,7 @@
 With ``progress``, UMAP shows its own bar over its epochs and t-SNE a bar over its iterations (read from the lines
 scikit-learn prints every 50 iterations); neither shows the nearest-neighbour search before.
 
-Every map is coloured twice: by script (:mod:`tokun.evaluation.scripts`) and by language file, each legend holding
+Every map is coloured twice: by script (:mod:`tokun.inspection.scripts`) and by language file, each legend holding
 the ``LEGEND`` commonest labels and ``other`` in grey. The interactive page needs no network: its data and its
 script are inline; hovering a point shows its text, script and language.
 """
@@ -127,7 +127,7 @@ def colours(points: Points, colouring: str) -> tuple[list[tuple[str, str]], list
 
 
 def main_scripts(points: Points) -> dict[str, str]:
-    """``{language: its commonest script}`` (:func:`~tokun.evaluation.scripts.main_script` of its points' scripts);
+    """``{language: its commonest script}`` (:func:`~tokun.inspection.scripts.main_script` of its points' scripts);
     the Unicode sample is a group of its own."""
     by_language: dict[str, list[str]] = {}
     for language, script in zip(points.languages, points.scripts):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tokun.evaluation import embeddings, projector
+from tokun.inspection import embeddings, projector
 
 from .conftest import TEXTS
 

@@ -1,6 +1,6 @@
 import numpy as np
 
-from tokun.evaluation import scripts
+from tokun.inspection import scripts
 
 
 def test_a_known_character_gets_its_script() -> None:

@@ -83,7 +83,7 @@ def html_table(head: list[str], rows: list[list[str]], numeric: set[int] = froze
 
 
 def agreement_line(agreement: dict[str, float | None], k: int) -> str:
-    """``{kind: share}`` (:func:`tokun.evaluation.neighbours.script_agreement`) as one sentence."""
+    """``{kind: share}`` (:func:`tokun.inspection.neighbours.script_agreement`) as one sentence."""
     shares = [f"{escape(kind)} {share:.0%}" for kind, share in agreement.items() if share is not None]
     return f"<p>Of a point's {k} nearest (L2), the share of its own script: {', '.join(shares)}.</p>" if shares else ""
 
@@ -206,7 +206,7 @@ def page(
     speed: dict[str, Any] | None = None,
 ) -> str:
     """The report's HTML. ``maps``: ``[(caption, relative PNG path)]``; the other arguments are the JSON objects of
-    :mod:`tokun.evaluation.neighbours`, ``tokun eval``, ``tokun noise`` and ``tokun bench`` (None: not measured);
+    :mod:`tokun.inspection.neighbours`, ``tokun eval``, ``tokun noise`` and ``tokun bench`` (None: not measured);
     ``agreement``: ``{kind: the share of its own script among a point's agreement_k nearest}``."""
 
     def section(title: str, body: str | None, how: str) -> str:

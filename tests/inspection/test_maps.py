@@ -4,9 +4,9 @@ import re
 import numpy as np
 import pytest
 
-from tokun.evaluation import maps
-from tokun.evaluation.embeddings import UNICODE, Points
-from tokun.evaluation.scripts import OTHER
+from tokun.inspection import maps
+from tokun.inspection.embeddings import UNICODE, Points
+from tokun.inspection.scripts import OTHER
 
 
 def clusters(n: int = 40) -> Points:

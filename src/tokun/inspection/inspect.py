@@ -1,14 +1,14 @@
-"""`tokun inspect`: everything :mod:`tokun.evaluation` can show of a model, written to one folder.
+"""`tokun inspect`: everything :mod:`tokun.inspection` can show of a model, written to one folder.
 
-    OUT/index.html              the report (:mod:`tokun.evaluation.report`), viewable offline
+    OUT/index.html              the report (:mod:`tokun.inspection.report`), viewable offline
     OUT/maps/characters.png     character vectors: PCA, UMAP, t-SNE, by script and by language file
     OUT/maps/blocks.png         block latents, the same
     OUT/maps.html               the same maps, interactive (hover a point to read it)
     OUT/neighbours.json         {"tables": the neighbour tables, "script_agreement@10": {"characters", "blocks"}}
-    OUT/projector/              the TensorBoard projector export (:mod:`tokun.evaluation.projector`)
+    OUT/projector/              the TensorBoard projector export (:mod:`tokun.inspection.projector`)
 
 At most ``max_points`` points of each kind are mapped (t-SNE and UMAP grow faster than linearly); the neighbour
-tables, the script agreement (:func:`~tokun.evaluation.neighbours.script_agreement`) and the projector export hold
+tables, the script agreement (:func:`~tokun.inspection.neighbours.script_agreement`) and the projector export hold
 every character point and the mapped blocks.
 """
 

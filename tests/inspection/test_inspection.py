@@ -61,7 +61,7 @@ def test_json_of_the_wrong_shape_is_refused_before_any_work(tmp_path, capsys, op
 
 
 def test_the_shapes_of_the_commands_own_json_are_accepted() -> None:
-    from tokun.evaluation.report import REQUIRED, missing
+    from tokun.inspection.report import REQUIRED, missing
 
     assert (
         missing({"model": "m", "files": {"a.txt": METRICS}, "random": {"planes0-3": METRICS}}, REQUIRED["eval"]) is None
@@ -105,7 +105,7 @@ def test_no_text_is_refused(tmp_path, capsys) -> None:
 
 def test_import_tokun_pulls_no_heavy_library() -> None:
     code = (
-        "import sys, tokun, tokun.cli, tokun.evaluation.inspection; tokun.cli.build_parser(); "
+        "import sys, tokun, tokun.cli, tokun.inspection.inspect; tokun.cli.build_parser(); "
         "print(sorted(m for m in ('sklearn', 'umap', 'matplotlib', 'playwright', 'fontTools') if m in sys.modules))"
     )
     assert (

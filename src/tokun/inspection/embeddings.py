@@ -7,7 +7,7 @@
                         file
 
 Each point carries its text (the character, or the block without its padding), its script
-(:mod:`tokun.evaluation.scripts`) and its language: the corpus file's name (``en``, ``zh-Hant``), for a character
+(:mod:`tokun.inspection.scripts`) and its language: the corpus file's name (``en``, ``zh-Hant``), for a character
 the file in which it is commonest, ``UNICODE`` for a character only the Unicode sample holds.
 """
 
@@ -91,7 +91,7 @@ def character_vectors(tok: Tokenizer, cps: np.ndarray) -> np.ndarray:
 
 def character_points(tok: Tokenizer, texts: dict[str, str], *, per_block: int = 16, seed: int = 0) -> Points:
     """Every distinct character of ``texts`` (language: the file where it is commonest) and up to ``per_block``
-    characters of each Unicode block of planes 0-3 (:func:`~tokun.evaluation.scripts.block_samples`)."""
+    characters of each Unicode block of planes 0-3 (:func:`~tokun.inspection.scripts.block_samples`)."""
     where: dict[str, tuple[int, str]] = {}
     for language, text in texts.items():
         for char, n in Counter(text).items():

@@ -7,7 +7,7 @@ from tokun.core.config import ModelConfig
 from tokun.core.errors import InputError
 from tokun.core.model import AutoEncoder
 from tokun.decoding.tokenizer import Tokenizer
-from tokun.evaluation import embeddings
+from tokun.inspection import embeddings
 
 from .conftest import TEXTS
 

@@ -1,6 +1,6 @@
 """Nearest neighbours in latent space: which characters and which words a model puts next to a probe.
 
-    characters   a probe's character vector (:func:`~tokun.evaluation.embeddings.character_vectors`) against
+    characters   a probe's character vector (:func:`~tokun.inspection.embeddings.character_vectors`) against
                  every character point; a digit, a Latin letter and its capital, a CJK character
     words        a word alone in its block, its latent against every word of the corpora alone in its block;
                  a word in five languages
