@@ -156,3 +156,45 @@ def test_lm_compare_takes_the_model_before_or_after_the_subcommand() -> None:
     assert parser.parse_args(["lm", "compare", "--model", "4x16-exact"]).model == "4x16-exact"
     assert parser.parse_args(["lm", "--model", "4x16-exact", "compare"]).model == "4x16-exact"
     assert parser.parse_args(["lm", "compare"]).model is None  # the default, 4x16
+
+
+def _modules_after(code: str) -> set[str]:
+    """The modules a fresh Python process has imported after running ``code``."""
+    probe = code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"
+    env = os.environ | {"PYTHONPATH": str(ROOT / "src")}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120, check=True
+    )
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.slow
+def test_help_imports_no_torch() -> None:
+    loaded = _modules_after(
+        "import contextlib, io\nfrom tokun.cli import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n    main(['--help'])"
+    )
+    assert "tokun.cli" in loaded
+    assert "torch" not in loaded
+
+
+@pytest.mark.slow
+def test_encode_imports_no_training_or_evaluation_code(tmp_path) -> None:
+    out = tmp_path / "z.safetensors"
+    loaded = _modules_after(
+        f"from tokun.cli import main\nassert main(['encode', {str(FIXTURE)!r}, '-o', {str(out)!r}, '-q']) == 0"
+    )
+    assert out.is_file() and "torch" in loaded  # it did encode
+    heavy = sorted(
+        m
+        for m in loaded
+        if m.startswith(("tokun.training", "tokun.evaluation", "tokun.inspection.", "tokun.lm.compare"))
+    )
+    assert heavy == []
+
+
+def test_train_flags_are_there_when_train_is_used() -> None:
+    from tokun.cli import build_parser
+
+    args = build_parser().parse_args(["train", "--steps", "7", "--token-dim", "4,4"])
+    assert args.steps == 7 and args.token_dim == (4, 4)

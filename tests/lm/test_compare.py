@@ -251,7 +251,7 @@ def test_token_text_streams_bpe_and_bytes_back_exactly(tmp_path) -> None:
 
 
 def test_cli_help_names_every_model_compare_knows(capsys, monkeypatch) -> None:
-    """The CLI writes the model list by hand (it imports no torch to build its parser); it must not drift."""
+    """The CLI's model list comes from the library (lm/names.py, which compare uses)."""
     from tokun.cli import main
     from tokun.lm.compare import BEST_OF, MODELS
 

@@ -494,7 +494,7 @@ def test_freeze_encoder_trains_the_decoder_alone(tmp_path: Path) -> None:
 
 def test_cli_init_takes_the_models_config(tmp_path: Path) -> None:
     from tokun.cli import build_parser
-    from tokun.training.train import config_from_args
+    from tokun.cli.train import config_from_args
 
     args = build_parser().parse_args(["train", "--init", "4x16", "--steps", "5"])
     cfg = config_from_args(args)
@@ -503,7 +503,7 @@ def test_cli_init_takes_the_models_config(tmp_path: Path) -> None:
 
 def test_training_with_a_decoder_mlp(tmp_path: Path) -> None:
     from tokun.cli import build_parser
-    from tokun.training.train import config_from_args
+    from tokun.cli.train import config_from_args
 
     args = build_parser().parse_args(["train", *TINY_ARGS, "--decoder-mlp", "64"])
     model_cfg = config_from_args(args).model

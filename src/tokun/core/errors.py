@@ -25,3 +25,7 @@ class CheckpointError(TokunError):
 
 class ConfigError(TokunError, ValueError):
     """A configuration value out of range or of the wrong kind."""
+
+
+class MissingExtra(TokunError, ImportError):
+    """An optional library that a feature needs is not installed; the message names the extra to install."""

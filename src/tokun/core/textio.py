@@ -57,6 +57,14 @@ def text_files(paths: list[str | Path]) -> list[Path]:
     return out
 
 
+def read_corpus(paths: list[str | Path], *, example: str) -> str:
+    """The texts of ``paths`` (files, folders of ``*.txt``) joined by newlines; ``example`` (a command line) ends the
+    error when no path is given."""
+    if not paths:
+        raise InputError(f"give text files or folders, e.g. {example}")
+    return "\n".join(read_text(p) for p in text_files(list(paths)))
+
+
 def current_umask() -> int:
     """The process's file-mode creation mask (read by setting it and putting it back)."""
     mask = os.umask(0o022)

@@ -20,7 +20,7 @@ private-use or unassigned codepoint, and nothing is impossible.
 Stored as safetensors (the distinct characters, the n-gram keys and their counts, the base distribution's
 tables; no text); the shipped one is built from the training split of the corpora::
 
-    python scripts/build_prior.py runs/split/train --out src/tokun/priors/text.safetensors
+    tokun prior build runs/split/train --out src/tokun/decoding/priors/text.safetensors
 """
 
 from __future__ import annotations

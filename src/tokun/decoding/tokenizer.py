@@ -21,7 +21,7 @@ import torch
 from ..core import checkpoint, codec
 from ..core.config import BYTES_PER_CHAR
 from ..core.errors import InputError
-from ..core.model import AutoEncoder
+from ..core.model import AutoEncoder, count_parameters
 from .inference import Inference
 from .prior import CharPrior, shipped_prior
 from .verify import VerifyConfig, VerifyStats, verify
@@ -130,6 +130,26 @@ class Tokenizer:
     @property
     def device(self) -> torch.device:
         return self.inference.device
+
+    def info(self) -> dict:
+        """The ``tokun info --json`` object: name, weights' sha256, configuration, parameters, compression."""
+        cfg = self.model.cfg
+        return {
+            "model": self.name,
+            "sha256": self.fingerprint,
+            "config": cfg.to_dict(),
+            "parameters": {
+                "encoder": count_parameters(self.model.encoder),
+                "decoder": count_parameters(self.model.decoder),
+                "total": count_parameters(self.model),
+            },
+            "compression": {
+                "chars_per_latent": cfg.block_chars,
+                "bytes_per_latent_utf32": cfg.block_bytes,
+                "latent_dim": cfg.latent_dim,
+                "sequence_length_per_1000_chars": -(-1000 // cfg.block_chars),
+            },
+        }
 
     # -- bytes <-> latents ---------------------------------------------------------------------
 

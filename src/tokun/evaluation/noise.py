@@ -23,6 +23,7 @@ import torch
 
 from ..core import codec
 from ..core.distances import edit_distances
+from ..core.errors import InputError
 from ..core.model import latent_sigma, participation_ratio
 from ..core.sources import text_blocks
 from ..decoding.tokenizer import Tokenizer
@@ -161,3 +162,27 @@ def measure(
         "nearest": neighbours(latents, cps, probe),
     }
     return result
+
+
+def plot(result: dict[str, Any], path: str) -> None:
+    """A PNG of character accuracy against noise k, isotropic and structured (``tokun noise --plot``)."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise InputError("--plot needs matplotlib: pip install -e '.[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for kind in ("isotropic", "structured"):
+        ks, acc = zip(*result[kind]["curve"])
+        ax.plot(ks, acc, marker="o", label=f"{kind} (k* = {result[kind]['k_star']})")
+    ax.axhline(0.999, color="grey", linestyle=":", label="0.999")
+    ax.set_xlabel("noise k (multiples of sigma)")
+    ax.set_ylabel("character accuracy")
+    ax.set_title(f"tokun {result['model']}: latent noise tolerance")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

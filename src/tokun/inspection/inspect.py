@@ -20,10 +20,9 @@ from typing import Any
 
 from ..core.errors import InputError
 from ..decoding.tokenizer import Tokenizer
-from . import maps, neighbours, projector, report
+from . import MAX_POINTS, maps, neighbours, projector, report
 from .embeddings import block_points, character_points, read_corpora, word_points
 
-MAX_POINTS = 2000  # per map: t-SNE and UMAP of both kinds in about two minutes on 2 cores
 MIN_POINTS = 10
 
 

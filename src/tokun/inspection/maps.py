@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from . import METHODS
 from .embeddings import UNICODE, Points
 from .scripts import OTHER, legend_order, main_script, script_name, top_labels
 
-METHODS = ("pca", "umap", "tsne")
 TITLES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
 COLOURINGS = ("script", "language")
 LEGEND = 12  # labels a legend names; the rest are "other"

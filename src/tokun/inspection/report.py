@@ -7,11 +7,13 @@ Every file is written through :func:`write_file` (a temporary file renamed), so 
 
 from __future__ import annotations
 
+import json
 from html import escape
 from pathlib import Path
 from typing import Any
 
-from ..core.textio import atomic_output
+from ..core.errors import InputError
+from ..core.textio import atomic_output, read_text
 
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; max-width: 1200px; margin: 1.5em auto; padding: 0 1em; color: #222; }
@@ -36,6 +38,20 @@ REQUIRED: dict[str, dict[str, Any]] = {
     "noise": {"isotropic": CURVE, "structured": CURVE, "int8": {"char_accuracy": None}},
     "bench": {"chars": None, "threads": None, "device": None, "exact": None, "tokun": RATES, "tiktoken": RATES},
 }
+
+
+def read_figures(path: str, command: str) -> dict[str, Any]:
+    """The JSON object that ``tokun COMMAND --json`` wrote to ``path``, checked for every key the report reads."""
+    what = f"tokun {command} --json"
+    try:
+        data = json.loads(read_text(path, remedy=f"give the output of {what}"))
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}: not JSON ({err.msg} at line {err.lineno}); give the output of {what}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a JSON object; give the output of {what}")
+    if problem := missing(data, REQUIRED[command]):
+        raise InputError(f"{path}: {problem}; give the output of {what}")
+    return data
 
 
 def missing(data: dict[str, Any], keys: dict[str, Any], at: str = "") -> str | None:

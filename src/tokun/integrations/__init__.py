@@ -2,4 +2,8 @@
 
 Each module imports its third-party library at its top, so ``import tokun`` imports none of them; install the
 extras first (``pip install -e '.[hf]'`` for :mod:`.hub` and :mod:`.hf_tokenizer`, ``'.[onnx]'`` for :mod:`.onnx`).
+
+    hub.py            save_pretrained/from_pretrained (huggingface_hub's mixin) over tokun's own model files
+    hf_tokenizer.py   TokunTokenizer: tokun's byte blocks for transformers, AutoTokenizer registration
+    onnx.py           `tokun export onnx`: encoder.onnx and decoder.onnx; verified decoding over onnxruntime
 """

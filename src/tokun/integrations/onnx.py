@@ -213,3 +213,12 @@ class OnnxTokenizer(Tokenizer):
     @property
     def latent_dim(self) -> int:
         return self.inference.cfg.latent_dim
+
+
+def exported_tokenizer(
+    model: AutoEncoder, folder: str | Path, *, batch_size: int = 512, threads: int | None = None, verify: bool = True
+) -> OnnxTokenizer:
+    """``model`` exported into ``folder`` and read back by onnxruntime (``tokun bench --backend onnxruntime``)."""
+    onnxruntime()  # a missing onnxruntime fails before the export's seconds
+    export_onnx(model, folder)
+    return OnnxTokenizer(folder, batch_size=batch_size, threads=threads, verify=verify)

@@ -33,9 +33,10 @@ from ..decoding.shard_texts import shard_texts
 from .flops import Mode, Part, macs_per_block, model_train_flops
 from .local import LocalConfig, draw
 from .model import KVCache, LMConfig, TokenLM, TokunLM, bits, vocabulary_and_body_parameters
+from .names import BEST_OF, MODELS
 from .patch_model import BLOCK_CHARS, LearnedPatchEmbedding, Patched, PatchLM, TokunPatchEmbedding, patches_of
 
-PRESETS = {
+PRESETS = {  # names.PRESET_NAMES
     "cpu": LMConfig(),  # 4 layers x 256; contexts: CONTEXTS
     "gpu": LMConfig(dim=512, layers=8, heads=8, ffn=1376, context=256),  # contexts x4
 }
@@ -59,19 +60,6 @@ def shard_documents(folder: Path) -> str:
     return "\n".join(text for _, texts in shard_texts(folder) for text in texts)
 
 
-MODELS = (
-    "tokun",
-    "tokun-words",
-    "tokun-words8",
-    "tokun-words8-tuned",
-    "tokun-16",
-    "tokun-8",
-    "tokun-4",
-    "patch-learned",
-    "tokun-direct",
-    "bytes",
-    "bpe",
-)
 PATCH_MODELS = {  # name -> patching; every patch is read by the same 16-character tokun encoder, padded with U+0000
     "tokun-words": "words",
     "tokun-words8": "words-8",  # word patches of at most 8 characters: long runs of unspaced scripts cut shorter
@@ -82,8 +70,6 @@ PATCH_MODELS = {  # name -> patching; every patch is read by the same 16-charact
     "patch-learned": "words-8",  # the ablation: the patches of the best tokun scheme
 }
 TUNED = ("tokun-words8-tuned",)  # patch models whose tokun encoder trains with the language model
-# `tokun` is the best of these tokun patch models (frozen encoder or fine-tuned: the issue asks for both)
-BEST_OF = ("tokun-words", "tokun-words8", "tokun-words8-tuned", "tokun-16")
 # Positions per window (cpu preset; the gpu preset x4). The byte, BPE and patch models' windows span about the same
 # text: 256 bytes ~ 147 characters, 128 BPE tokens ~ 189, 32 word patches of <= 8 characters ~ 164 (on the corpora).
 # tokun-direct keeps its 64 blocks of 16 characters (the design before).

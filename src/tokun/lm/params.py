@@ -17,11 +17,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from ..core.config import ModelConfig, preset
 from ..core.errors import ConfigError
-from ..core.model import AutoEncoder, count_parameters
 
 
 @dataclass(frozen=True)
@@ -63,6 +60,10 @@ def count(llm: LLMConfig) -> dict[str, int]:
 
 
 def tokun_parts(cfg: ModelConfig) -> dict[str, int]:
+    import torch
+
+    from ..core.model import AutoEncoder, count_parameters
+
     with torch.device("meta"):
         model = AutoEncoder(cfg)
     return {"encoder": count_parameters(model.encoder), "decoder": count_parameters(model.decoder)}
@@ -105,3 +106,15 @@ def report(name: str, tokun: str = "4x16", *, bpe_chars_per_token: float | None 
     if bpe_chars_per_token:
         out["original"]["positions_per_1000_chars"] = round(1000 / bpe_chars_per_token, 1)
     return out
+
+
+def table_rows(result: dict[str, Any]) -> list[tuple[str, int, int, int]]:
+    """``tokun params``' table: (layer, original, tokun at latent 256, tokun at the model's width) parameters; the
+    projections between the 256-d latents and the model's width count half to the input layer, half to the output."""
+    o, t256, tw = result["original"], result["tokun_at_256"], result["tokun_at_model_width"]
+    return [
+        ("input layer", o["embedding"], t256["tokun_encoder"] + t256["projections"] // 2, tw["tokun_encoder"]),
+        ("blocks", o["blocks"], t256["blocks"], tw["blocks"]),
+        ("output layer", o["head"], t256["tokun_decoder"] + t256["projections"] // 2, tw["tokun_decoder"]),
+        ("total", o["total"], t256["total"], tw["total"]),
+    ]

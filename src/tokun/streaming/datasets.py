@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from .. import __version__
 from ..core import checkpoint, codec, shards
 from ..core.errors import InputError, ModelError
 from ..core.textio import atomic_output
+from ..core.version import __version__
 from ..decoding.shard_texts import shard_texts, shard_tokenizer
 from ..decoding.tokenizer import Tokenizer
 

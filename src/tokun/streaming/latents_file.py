@@ -25,10 +25,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .. import __version__
 from ..core import checkpoint, codec
 from ..core.errors import InputError
 from ..core.textio import atomic_output, open_binary
+from ..core.version import __version__
 from ..decoding.tokenizer import Tokenizer
 
 LATENTS = "latents"

@@ -41,7 +41,7 @@ from ..core.model import AutoEncoder, latent_sigma
 from ..core.sources import text_blocks
 from ..core.splits import write_split
 from .config import TrainConfig
-from .train import given_options, train
+from .train import train
 
 KINDS = ("train", "rescale", "split", "prior")
 OPTIONS = {"rescale": {"sigma", "texts"}, "split": {"corpora", "tail"}, "prior": {"texts"}}  # train: TrainConfig's
@@ -191,19 +191,6 @@ def run_recipe(recipe: Recipe, out: str | Path, *, device: str | None = None, pr
         for f in model_dir.iterdir():
             shutil.copy2(f, tmp / f.name)
     return final
-
-
-def run_args(args: Any) -> int:
-    """``tokun train --recipe FILE --out DIR``: the recipe holds every model and training option."""
-    if args.preset or given_options(args):
-        raise ConfigError(
-            "--recipe holds every model and training option: give only --out, --resume, --device, --threads"
-        )
-    if not args.out:
-        raise ConfigError("--recipe needs --out DIR: its stages go to DIR/<stage>/ and the final model to DIR/model")
-    final = run_recipe(Recipe.load(args.recipe), args.out, device=args.device, progress=not args.no_progress)
-    print(json.dumps({"out": str(final)}, indent=2))
-    return 0
 
 
 def rescale(source: Path, target: Path, texts: list[str], sigma: float) -> tuple[float, float]:

@@ -1,4 +1,4 @@
-"""Training: ``train(config, out_dir)``, and ``run(args)`` for ``tokun train``.
+"""Training: ``train(config, out_dir)``, the library behind ``tokun train``.
 
 Runs unchanged on one process or under ``torchrun --nproc_per_node=K -m tokun train ...``
 (DDP: gloo on CPU, nccl on GPU). Each rank draws its own data, noise and dropout from generators seeded by
@@ -14,7 +14,7 @@ Files of a run directory:
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import dataclasses
 import json
 import math
@@ -23,6 +23,7 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,6 @@ from tqdm import tqdm
 
 from ..core import checkpoint
 from ..core.codec import codepoints_to_bytes
-from ..core.config import PRESETS, ModelConfig, field_help, preset
 from ..core.errors import CheckpointError, ConfigError
 from ..core.model import AutoEncoder, byte_metrics
 from ..core.sources import BlockSampler, random_codepoints
@@ -204,6 +204,26 @@ def step_loss(
     return loss, outputs.logits
 
 
+@contextlib.contextmanager
+def flush_denormals(enabled: bool = True) -> Iterator[None]:
+    """Inside the block, the CPU flushes denormal floats to zero; after it, the mode it had before.
+
+    A trained model's activations and gradients underflow into denormal floats, which the CPU handles 3x slower
+    (benchmarks/train_step_bench.py). torch has no getter for the mode: a denormal multiplied by one tells it."""
+    before = _flushing()
+    if enabled:
+        torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(before)
+
+
+def _flushing() -> bool:
+    """Whether the CPU flushes denormal floats to zero now."""
+    return float(torch.tensor([1e-40], dtype=torch.float32).mul(1.0)[0]) == 0.0
+
+
 def train(
     cfg: TrainConfig,
     out_dir: str | Path,
@@ -216,14 +236,18 @@ def train(
     """Train an autoencoder; returns the final evaluation (rank 0) or {} (other ranks).
 
     ``stop_at``: end after this step with a checkpoint, as an interruption would (the schedule
-    still runs over ``cfg.steps``; continue with ``resume=True``).
+    still runs over ``cfg.steps``; continue with ``resume=True``). On the CPU, denormal floats are flushed to zero
+    during the run (:func:`flush_denormals`).
     """
-    out = Path(out_dir)
     ranks, dev = setup_distributed(device)
-    if dev.type == "cpu":
-        # A trained model's activations and gradients underflow into denormal floats, which the CPU handles
-        # 3x slower (benchmarks/train_step_bench.py): flush them to zero
-        torch.set_flush_denormal(True)
+    with flush_denormals(dev.type == "cpu"):
+        return _run(cfg, Path(out_dir), ranks, dev, resume=resume, progress=progress, stop_at=stop_at)
+
+
+def _run(
+    cfg: TrainConfig, out: Path, ranks: Dist, dev: torch.device, *, resume: bool, progress: bool, stop_at: int | None
+) -> dict[str, Any]:
+    """The training loop of :func:`train`."""
     model = build_model(cfg, dev)
     optimizer = build_optimizer(model, cfg)
     ckpt_dir = out / "checkpoints"
@@ -400,87 +424,3 @@ def _resume(ckpt_dir: Path, model: AutoEncoder, optimizer: torch.optim.Optimizer
             print(f"tokun: resuming from {path} (step {record['step']})", file=sys.stderr)
         return int(record["step"])
     raise CheckpointError(f"--resume: every checkpoint in {ckpt_dir} is corrupted")
-
-
-# -- command line: every option is a field of TrainConfig or ModelConfig, declared once -------------------------
-
-FLAG_NAMES = {"texts": "--text"}  # a field whose flag is not its name
-RUN_FLAGS = ("out", "resume", "device", "threads", "no_progress")
-
-
-def _flag(name: str) -> str:
-    return FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
-
-
-def _add_field(p: argparse.ArgumentParser | argparse._ArgumentGroup, f: dataclasses.Field, help: str) -> None:
-    """One flag for a dataclass field, typed from its annotation; default None (the config's default applies)."""
-    kind = str(f.type)
-    kwargs: dict[str, Any] = {"default": None, "help": help, "dest": f.name}
-    if kind == "bool":
-        kwargs["action"] = argparse.BooleanOptionalAction
-    elif kind == "tuple[int, ...]":
-        kwargs.update(type=_int_list, metavar="G,G")
-    elif kind.startswith("tuple["):
-        kwargs.update(nargs="*", action="extend", metavar=f.name.rstrip("s").upper())  # a repeated flag adds
-    else:
-        kwargs["type"] = {"int": int, "float": float}.get(kind.split(" |")[0], str)
-    p.add_argument(_flag(f.name), **kwargs)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--recipe", metavar="FILE", help="run a recipe (recipes/*.toml): its stages, in order, into --out")
-    p.add_argument("--preset", choices=sorted(PRESETS), help="model configuration (default: 4x16, the shipped default)")
-    shape = p.add_argument_group("model (override the preset's, or --init's, configuration)")
-    helps = field_help(ModelConfig)
-    for f in dataclasses.fields(ModelConfig):
-        _add_field(shape, f, helps.get(f.name, ""))
-    run = p.add_argument_group("training (docs/training.md)")
-    helps = field_help(TrainConfig)
-    for f in dataclasses.fields(TrainConfig):
-        if f.name != "model":
-            default = f.default if f.default is not dataclasses.MISSING else None
-            _add_field(run, f, f"{helps.get(f.name, '')} (default: {default})".strip())
-    p.add_argument("--out", default=None, help="run directory (checkpoints, log, final model; default runs/tokun)")
-    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
-    p.add_argument("--device", help="cpu, cuda, cuda:1... (default: cuda when available)")
-    p.add_argument("--threads", type=int, help="CPU threads (default: torch's)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(x) for x in text.replace("x", ",").split(",") if x)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected integers like 4,16, got {text!r}") from None
-
-
-def given_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The model and training options set on the command line: ``{field: value}``."""
-    names = [f.name for f in dataclasses.fields(ModelConfig)] + [
-        f.name for f in dataclasses.fields(TrainConfig) if f.name != "model"
-    ]
-    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
-
-
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    given = given_options(args)
-    shape = {f.name for f in dataclasses.fields(ModelConfig)}
-    if args.init and args.preset:
-        raise ConfigError("--init takes the model's own configuration: drop --preset")
-    base = checkpoint.read_config(checkpoint.resolve(args.init)) if args.init else preset(args.preset or "4x16")
-    model = dataclasses.replace(base, **{k: v for k, v in given.items() if k in shape})
-    return TrainConfig(
-        model=model, **{k: tuple(v) if isinstance(v, list) else v for k, v in given.items() if k not in shape}
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    """``tokun train`` from flags (``--recipe`` is :func:`tokun.training.recipe.run_args`)."""
-    cfg = config_from_args(args)
-    out = args.out or "runs/tokun"
-    result = train(cfg, out, resume=args.resume, device=args.device, progress=not args.no_progress)
-    if result:
-        print(json.dumps({"out": str(Path(out) / "model"), "eval": result}, indent=2))
-    if dist.is_initialized():
-        dist.destroy_process_group()
-    return 0
