@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from tokun.core.checkpoint import load_model
-from tokun.core.config import ModelConfig, preset
+from tokun.core.config import ModelConfig
 from tokun.core.model import count_parameters
 from tokun.decoding.tokenizer import Tokenizer
 from tokun.evaluation.accuracy import evaluate
@@ -28,20 +28,22 @@ from tokun.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 
-V2 = preset("4x16-v2")  # the study's 4x16: the historical 256-wide GELU model (the shipped 4x16 is preset("4x16"))
+# The study's 4x16: the historical configuration (the original's and this project's first models: embed 256, GELU,
+# not centred; the 2.77 M-parameter default of v2). The shipped 4x16 is preset("4x16").
+V2 = ModelConfig(embed_dim=256, hidden_dim=None, activation="gelu", center_latent=False)
 CONFIGS: dict[str, ModelConfig] = {
     "4x16": V2,
-    "16x4": preset("16x4"),
-    "4x4x4": preset("4x4x4"),
-    "64": preset("64"),
-    "4x4": preset("4x4"),
-    "4x16 attention": preset("4x16-attention"),
+    "16x4": dataclasses.replace(V2, token_dim=(16, 4)),
+    "4x4x4": dataclasses.replace(V2, token_dim=(4, 4, 4)),
+    "64": dataclasses.replace(V2, token_dim=(64,)),
+    "4x4": dataclasses.replace(V2, token_dim=(4, 4)),
+    "4x16 attention": dataclasses.replace(V2, attention=True),
     "4x16 no LayerNorm": dataclasses.replace(V2, layer_norm=False),
     "4x16 relu": dataclasses.replace(V2, activation="relu"),
     "4x16 silu": dataclasses.replace(V2, activation="silu"),
     "4x16 tanh": dataclasses.replace(V2, activation="tanh"),
     "4x16 embed 64": dataclasses.replace(V2, embed_dim=64),
-    "4x4x4 level loss": preset("4x4x4"),
+    "4x4x4 level loss": dataclasses.replace(V2, token_dim=(4, 4, 4)),
 }
 LEVEL_LOSS = {"4x4x4 level loss": 0.3}  # rows trained with the per-level loss, and its weight
 

@@ -1,8 +1,8 @@
 """The ``>>>`` examples in the docstrings run and give what they show."""
 
 import doctest
-import re
 import importlib
+import re
 
 import pytest
 

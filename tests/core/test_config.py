@@ -15,13 +15,13 @@ def test_presets_roundtrip_through_json(name: str) -> None:
 
 def test_block_sizes() -> None:
     assert (preset("4x16").block_bytes, preset("4x16").block_chars) == (64, 16)
-    assert (preset("4x4").block_bytes, preset("4x4").block_chars) == (16, 4)
-    assert preset("4x4x4").block_widths() == [256, 256, 256, 256]
+    assert (ModelConfig(token_dim=(4, 4)).block_bytes, ModelConfig(token_dim=(4, 4)).block_chars) == (16, 4)
+    assert ModelConfig(token_dim=(4, 4, 4), embed_dim=256, hidden_dim=None).block_widths() == [256, 256, 256, 256]
     assert preset("4x4x8").block_chars == 32
 
 
 def test_train_config_roundtrip() -> None:
-    cfg = TrainConfig(model=preset("4x4"), random=("plane0", "assigned"), steps=7)
+    cfg = TrainConfig(model=ModelConfig(token_dim=(4, 4)), random=("plane0", "assigned"), steps=7)
     assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
 
 

@@ -9,7 +9,7 @@ from tokun.core.model import AutoEncoder, add_noise
 from tokun.core.sources import random_codepoints
 from tokun.decoding.posterior import posterior_alternatives
 from tokun.decoding.slots import SlotTerms, scalar_values
-from tokun.decoding.verify import alternatives, deep, greedy, verify, wide_alternatives
+from tokun.decoding.verify import Reading, alternatives, deep, greedy, verify, wide_alternatives
 
 from ..conftest import FIXTURE
 
@@ -186,15 +186,16 @@ def test_a_slip_of_two_bytes_is_found_by_the_wide_search(plain: Tokenizer) -> No
     logp[0, 5, 1, truth[3, 5, 1]] = -1.0  # the right high byte: runner-up; the right low byte: nowhere near
     cur = slipped[3:4].reshape(1, -1).clone()
     now = plain.encode_bytes(cur.numpy().astype(np.uint8))
-    dist = (now - z[3:4]).norm(dim=-1)
+    start = Reading(cur, now, (now - z[3:4]).norm(dim=-1))
     terms = SlotTerms(plain.model.encoder)
     with torch.inference_mode():
-        greedy(plain.inference, terms, z[3:4], cur, now, dist, alternatives(logp, 8), 4)
-        assert (cur.view(16, 4) != truth[3]).any()  # the narrow search cannot reach it
-        assert scalar_values(cur.view(16, 4)).all()  # nor does it wander off Unicode
-        greedy(plain.inference, terms, z[3:4], cur, now, dist, wide_alternatives(logp), 4)
-    assert (cur.view(16, 4) == truth[3]).all()
-    assert dist.item() < 1e-3 * z[3].norm()
+        narrow = greedy(plain.inference, terms, z[3:4], start, alternatives(logp, 8), 4)
+        assert (narrow.cur.view(16, 4) != truth[3]).any()  # the narrow search cannot reach it
+        assert scalar_values(narrow.cur.view(16, 4)).all()  # nor does it wander off Unicode
+        wide = greedy(plain.inference, terms, z[3:4], narrow, wide_alternatives(logp), 4)
+    assert (wide.cur.view(16, 4) == truth[3]).all()
+    assert wide.dist.item() < 1e-3 * z[3].norm()
+    assert torch.equal(start.cur, slipped[3:4].reshape(1, -1))  # the searches returned new readings
 
 
 @pytest.mark.parametrize("name", ["4x16", "4x4x8"])
@@ -215,10 +216,11 @@ def test_deep_search_finds_a_slip_of_two_bytes_far_down_the_lists(name: str) -> 
             assert cur[at : at + 4].tolist() == [0, 1, 0x00, 0x72]
             cur[at + 2 : at + 4] = torch.tensor([0x71, 0x76])
             now = tok.encode_bytes(cur.unsqueeze(0).numpy().astype(np.uint8))
-            dist = (now - latent).norm(dim=-1)
+            block = Reading(cur.unsqueeze(0), now, (now - latent).norm(dim=-1))
             before = cur.clone()
-            deep(tok.inference, terms, latent, cur, now, dist, logp, 4, 0.025 * float(latent.norm()), 0.5)
-            assert (cur.numpy() == rows[0]).all() if fixed else torch.equal(cur, before)
+            got = deep(tok.inference, terms, latent, block, logp, 0.025 * float(latent.norm()))
+            assert (got.cur[0].numpy() == rows[0]).all() if fixed else torch.equal(got.cur[0], before)
+            assert torch.equal(cur, before)  # its input is left as it was
 
 
 def test_posterior_alternatives_are_the_likeliest_characters_of_independent_bytes() -> None:

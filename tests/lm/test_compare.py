@@ -87,9 +87,8 @@ def test_token_lm_shapes() -> None:
 
 
 def test_macs_per_block_of_4x16() -> None:
-    from tokun.core.config import preset
 
-    enc, dec = macs_per_block(preset("4x16-v2"))  # embed 256: characters of 4 x 256 -> 256, blocks of 16 x 256 -> 256
+    enc, dec = macs_per_block(ModelConfig(embed_dim=256, hidden_dim=None))  # embed 256: characters of 4 x 256 -> 256, blocks of 16 x 256 -> 256
     assert enc == 16 * 1024 * 256 + 4096 * 256
     assert dec == 4096 * 256 + 16 * 1024 * 256 + 64 * 256 * 256
     enc, dec = macs_per_block(ModelConfig())  # the shipped 4x16: embed 64, characters of 128

@@ -115,28 +115,19 @@ class ModelConfig:
 
 
 SHIPPED = ModelConfig()  # 4x16, 4x16-exact: embed 64, character vectors 128, SiLU, centred latents
-# Historical configurations (the original's and this project's first models: embed 256, GELU, not centred),
-# kept for the configuration study under their own names; ``-v2`` is the 2.77 M-parameter default of v2.
-HISTORICAL = ModelConfig(embed_dim=256, hidden_dim=None, activation="gelu", center_latent=False)
 
+# The presets are the shipped models: preset(name) is what weights/<name>/config.json holds, and recipes/<name>.toml
+# trains it. Other shapes are one flag away (tokun train --token-dim 4,4,4); the historical configurations of the
+# configuration study live in experiments/study.py.
 PRESETS: dict[str, ModelConfig] = {
-    # the shipped models: preset(name) is what weights/<name>/config.json holds
     "4x16": SHIPPED,
     "4x16-exact": SHIPPED,
     "4x4x8": ModelConfig(token_dim=(4, 4, 8)),
-    # historical hierarchies of the configuration study (docs/experiments.md)
-    "4x16-v2": HISTORICAL,
-    "16x4": dataclasses.replace(HISTORICAL, token_dim=(16, 4)),
-    "4x4x4": dataclasses.replace(HISTORICAL, token_dim=(4, 4, 4)),
-    "64": dataclasses.replace(HISTORICAL, token_dim=(64,)),
-    "4x4": dataclasses.replace(HISTORICAL, token_dim=(4, 4)),
-    "4": dataclasses.replace(HISTORICAL, token_dim=(4,)),
-    "4x16-attention": dataclasses.replace(HISTORICAL, attention=True),
 }
 
 
 def preset(name: str) -> ModelConfig:
-    """The named model configuration (``"4x16"``, ``"4x4x4"``, ...)."""
+    """The configuration of a shipped model (``"4x16"``, ``"4x16-exact"``, ``"4x4x8"``)."""
     try:
         return PRESETS[name]
     except KeyError:

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -131,32 +132,49 @@ def wide_alternatives(logp: torch.Tensor) -> torch.Tensor:
     return torch.cat(out, 2)
 
 
+class Reading(NamedTuple):
+    """The search's state of F blocks: their bytes, the encoding of those bytes, its distance to their latents."""
+
+    cur: torch.Tensor  # (F, T) int64 bytes
+    now: torch.Tensor  # (F, L) their encoding
+    dist: torch.Tensor  # (F,) its distance to the latents
+
+    def of(self, rows: torch.Tensor) -> Reading:
+        """The reading of some blocks (a copy)."""
+        return Reading(self.cur[rows], self.now[rows], self.dist[rows])
+
+    def put(self, rows: torch.Tensor, other: Reading) -> Reading:
+        """This reading with ``rows`` replaced by ``other``'s blocks (a new reading)."""
+        cur, now, dist = self.cur.clone(), self.now.clone(), self.dist.clone()
+        cur[rows], now[rows], dist[rows] = other
+        return Reading(cur, now, dist)
+
+
 def deep(
     inf: Inference,
     terms: SlotTerms,
     z: torch.Tensor,
-    cur: torch.Tensor,
-    now: torch.Tensor,
-    dist: torch.Tensor,
+    block: Reading,
     logp: torch.Tensor,
-    rounds: int,
     near: float,
-    gain: float,
+    cfg: VerifyConfig = VerifyConfig(),
     *,
     slots: int = 1,
     planes: int = 4,
     batch: int = 32768,
-) -> None:
-    """The last resort for one block (``(L,)`` latent, ``(T,)`` bytes ``cur``, ``(1, L)`` encoding ``now``, ``(1,)``
-    distance ``dist``, updated in place) that the wide search left far from every codeword: up to ``rounds``
-    times, every character of the decoder's ``planes`` likeliest planes (262,144) in every character position of
+) -> Reading:
+    """The last resort for one block (``(L,)`` latent ``z``, its reading of one block: ``(1, T)`` bytes, ``(1, L)``
+    encoding, ``(1,)`` distance) that the wide search left far from every codeword; returns its new reading. Up to
+    ``cfg.rounds`` times, every character of the decoder's ``planes`` likeliest planes (262,144) in every character position of
     the ``slots`` slot(s) whose change could best explain the residual (least squares through each slot's Gram
-    matrix), the nearest one kept if it is at least ``gain`` times nearer than the block was. A slip of two low
+    matrix), the nearest one kept if it is at least ``cfg.gain`` times nearer than the block was; it stops once within
+``near`` of the latent. A slip of two low
     bytes both far down the decoder's lists (U+10072 read as U+17176; 'a' as the surrogate U+D804; U+3087 as
     U+30002, its plane third on the decoder's list) is found so, a few times per million random characters."""
+    cur, now, dist = block.cur[0].clone(), block.now.clone(), block.dist.clone()  # (T,), (1, L), (1,)
     size, dev = terms.slot_bytes, cur.device
     values = torch.arange(BYTE_VALUES * BYTE_VALUES, device=dev)  # every (byte 2, byte 3)
-    for _ in range(rounds):
+    for _ in range(cfg.rounds):
         r = (now - z).view(-1)  # (L,)
         lin = torch.einsum("l,lgd->gd", r, terms.centred)  # (G, D): r C W_s
         explained = (lin.unsqueeze(1) @ terms.gram_pinv @ lin.unsqueeze(-1)).flatten()  # (G,)
@@ -179,32 +197,31 @@ def deep(
                     got, w = d.min(0)
                     if float(got) < best:
                         best, change = float(got), (s * size + at, chars[lo + int(w)])
-        if change is None or best > gain * float(dist):  # a slip's character explains most of the residual
-            return
+        if change is None or best > cfg.gain * float(dist):  # a slip's character explains most of the residual
+            break
         cur[change[0] : change[0] + CHAR_BYTES] = change[1]
-        now[:] = inf.encode_bytes(cur.unsqueeze(0).cpu().numpy().astype(np.uint8)).to(dev)  # exact, no drift
-        dist[:] = (now - z).norm(dim=-1)
+        now = inf.encode_bytes(cur.unsqueeze(0).cpu().numpy().astype(np.uint8)).to(dev)  # exact, no drift
+        dist = (now - z).norm(dim=-1)
         if float(dist) <= near:
-            return
+            break
+    return Reading(cur.unsqueeze(0), now, dist)
 
 
 def greedy(
     inf: Inference,
     terms: SlotTerms | None,
     z: torch.Tensor,
-    cur: torch.Tensor,
-    now: torch.Tensor,
-    dist: torch.Tensor,
+    reading: Reading,
     alts: torch.Tensor,
     rounds: int,
     *,
     done: torch.Tensor | None = None,
     batch: int = 16384,
-) -> None:
+) -> Reading:
     """Up to ``rounds`` times, change the one character (of ``alts``, ``(F, C, A, 4)``) that brings each block's
-    encoding ``now`` nearest its latent ``z``, while that gets nearer and ``dist`` stays above ``done`` (``(F,)``,
-    default 0). Updates ``cur`` (bytes), ``now`` and ``dist`` in place. Candidates are encoded ``batch`` at a
-    time (bounded memory)."""
+    encoding nearest its latent ``z``, while that gets nearer and its distance stays above ``done`` (``(F,)``,
+    default 0); returns the new reading. Candidates are encoded ``batch`` at a time (bounded memory)."""
+    cur, now, dist = (x.clone() for x in reading)
     t = cur.shape[1]
     c, a = t // CHAR_BYTES, alts.shape[2]
     dev = cur.device
@@ -233,7 +250,7 @@ def greedy(
     for _ in range(rounds):
         rows = (dist > done).nonzero().flatten()  # blocks still searching
         if len(rows) == 0:
-            return
+            break
         old = None
         if terms is not None:  # (R, G, D): the current slot vectors
             slots = torch.arange(t // terms.slot_bytes, device=dev)
@@ -253,11 +270,12 @@ def greedy(
         keep = best < dist[rows]
         rows, which = rows[keep], which[keep]
         if len(rows) == 0:
-            return
+            break
         at = (char[which] * CHAR_BYTES).unsqueeze(-1) + span  # (R', 4)
         cur[rows.unsqueeze(-1), at] = alts[rows, char[which], pick[which]]
         now[rows] = inf.encode_bytes(cur[rows].cpu().numpy().astype(np.uint8)).to(dev)  # exact, no drift
         dist[rows] = (now[rows] - z[rows]).norm(dim=-1)
+    return Reading(cur, now, dist)
 
 
 @torch.inference_mode()
@@ -310,35 +328,25 @@ def _search(
     """The search on ``(F, ...)`` flagged blocks: their corrected reading (``(F, T)``) and ``(F,)`` bool, the blocks
     it left near no codeword (no encoder output)."""
     dev = inf.device
-    zf, start, now = z.to(dev), mismatch.to(dev), encoded.to(dev)  # (F, L), (F,), (F, L)
-    cur = torch.from_numpy(read.astype(np.int64)).to(dev)  # (F, T): the decoder's reading
+    zf, start = z.to(dev), mismatch.to(dev)  # (F, L), (F,)
+    # the decoder's reading: (F, T) bytes, their (F, L) encoding, (F,) distance
+    reading = Reading(torch.from_numpy(read.astype(np.int64)).to(dev), encoded.to(dev), start)
     logp = inf.log_probs(zf)  # (F, C, 4, 256)
     terms = inf.slot_terms
-    dist = start.clone()
     near = cfg.flag * norm.to(dev)  # (F,) within this, a reading is taken as right: stop searching
-    greedy(inf, terms, zf, cur, now, dist, alternatives(logp, cfg.top), cfg.rounds, done=near)
-    far = (dist > near).nonzero().flatten()
+    reading = greedy(inf, terms, zf, reading, alternatives(logp, cfg.top), cfg.rounds, done=near)
+    far = (reading.dist > near).nonzero().flatten()
     if terms is not None and len(far):  # a slip's residual lies in one slot: search every value of its bytes
-        far = far[terms.explained_share(now[far] - zf[far]) >= cfg.slip_share]
+        far = far[terms.explained_share(reading.now[far] - zf[far]) >= cfg.slip_share]
         stats.wide += len(far)
     if terms is not None and len(far):
-        sub = [zf[far], cur[far], now[far], dist[far]]
-        greedy(inf, terms, *sub, wide_alternatives(logp[far]), cfg.rounds, done=near[far])
-        cur[far], now[far], dist[far] = sub[1:]
-        for b in far[dist[far] > near[far]].tolist():  # rarer still: any character of the likeliest planes
+        wide = greedy(inf, terms, zf[far], reading.of(far), wide_alternatives(logp[far]), cfg.rounds, done=near[far])
+        reading = reading.put(far, wide)
+        for b in far[wide.dist > near[far]].tolist():  # rarer still: any character of the likeliest planes
             stats.deep += 1
-            deep(
-                inf,
-                terms,
-                zf[b],
-                cur[b],
-                now[b : b + 1],
-                dist[b : b + 1],
-                logp[b],
-                cfg.rounds,
-                float(near[b]),
-                cfg.gain,
-            )
+            one = torch.tensor([b], device=dev)
+            reading = reading.put(one, deep(inf, terms, zf[b], reading.of(one), logp[b], float(near[b]), cfg))
+    cur, dist = reading.cur, reading.dist
     found = dist <= near
     stats.corrected += int(found.sum())
     accept = (found | (dist < cfg.gain * start)).cpu().numpy()  # a reading that re-encodes to its latent is right
