@@ -35,6 +35,7 @@ def test_encode_decode_exact(tmp_path, path) -> None:
     assert (tmp_path / "back.txt").read_bytes() == path.read_bytes()  # every character, as the README promises
 
 
+@pytest.mark.slow
 def test_stdin_stdout(tmp_path) -> None:
     text = "stdin → stdout ✓ ünïcödé\x00"
     enc = run_cli("encode", "-", "-o", "-", stdin=text.encode())
@@ -111,6 +112,7 @@ def test_bad_inputs_give_one_clear_line(tmp_path) -> None:
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_unwritable_output_leaves_nothing(tmp_path) -> None:
     proc = run_cli("encode", str(FIXTURE), "-o", str(tmp_path / "no" / "dir" / "z.safetensors"))
     assert_clean_error(proc, "does not exist")

@@ -20,8 +20,17 @@ def tok() -> Tokenizer:
     return Tokenizer.load()  # verified decoding and the shipped prior: every path that decides per block
 
 
+BLOCKS = 12  # the fixture's first 12 blocks
+
+
+def source(tok: Tokenizer) -> str:
+    """The text the clean latents encode: the fixture's first ``BLOCKS`` blocks."""
+    return FIXTURE.read_text(encoding="utf-8")[: BLOCKS * tok.block_chars]
+
+
 def latents(tok: Tokenizer, kind: str) -> torch.Tensor:
-    clean = tok.encode(FIXTURE.read_text(encoding="utf-8"))[:12]  # (12, L)
+    clean = tok.encode(source(tok))  # (12, L)
+    assert len(clean) == BLOCKS
     noisy = add_noise(clean, 0.3, generator=torch.Generator().manual_seed(0))
     if kind == "clean":
         return clean
@@ -36,6 +45,14 @@ def test_every_grouping_reads_the_same_text(tok: Tokenizer, kind: str, tmp_path,
     z = latents(tok, kind)
     whole, stats = tok.read(z)  # (N, T)
     assert (stats.posterior > 0) == (kind != "clean")  # the noisy blocks, and only they, read by their posterior
+    text = codec.decode(whole, length=len(z) * tok.block_chars)
+    blocks = [text[i : i + tok.block_chars] for i in range(0, len(text), tok.block_chars)]
+    truth = [source(tok)[i : i + tok.block_chars] for i in range(0, len(text), tok.block_chars)]
+    exact = [i for i in range(len(z)) if blocks[i] == truth[i]]
+    if kind == "clean":
+        assert text == source(tok)  # the clean reading is the source text, exactly
+    elif kind == "mixed":  # its clean blocks (two of every three) are read exactly, whatever their neighbours
+        assert {i for i in range(len(z)) if i % 3} <= set(exact)
     one_by_one = np.concatenate([tok.decode_bytes(z[i : i + 1]) for i in range(len(z))])
     assert (one_by_one == whole).all()
     reversed_ = tok.decode_bytes(z.flip(0))[::-1]  # other neighbours, other order

@@ -30,9 +30,21 @@ def test_kv_cache_gives_the_outputs_of_the_whole_sequence() -> None:
     assert torch.allclose(torch.cat(pieces, dim=1), whole, atol=1e-5)  # a prompt, single steps, then a chunk
 
 
-def test_rotary_keeps_norms() -> None:
-    q = torch.randn(2, 2, 7, 8)
-    assert torch.allclose(rotary(q).norm(dim=-1), q.norm(dim=-1), atol=1e-5)
+def test_rotary_rotates_by_position() -> None:
+    """Rotary embeddings rotate each position's vector by an angle that grows with the position: norms are kept,
+    position 0 is left as it is, later ones move, and a query's dot product with a key depends only on their
+    distance (the same vectors at every position give a Toeplitz matrix of scores)."""
+    q = torch.randn(1, 1, 1, 8).repeat(2, 2, 7, 1)
+    k = torch.randn(1, 1, 1, 8).repeat(2, 2, 7, 1)
+    rq, rk = rotary(q), rotary(k)
+    assert torch.allclose(rq.norm(dim=-1), q.norm(dim=-1), atol=1e-5)
+    assert torch.allclose(rq[..., 0, :], q[..., 0, :]) and not torch.allclose(rq[..., 1, :], q[..., 1, :])
+    scores = rq[0, 0] @ rk[0, 0].T  # (7, 7)
+    for d in range(-6, 7):
+        diagonal = scores.diagonal(d)
+        assert torch.allclose(diagonal, diagonal[0].expand_as(diagonal), atol=1e-4), d
+    assert not torch.allclose(scores.diagonal(1)[0], scores.diagonal(3)[0])
+    assert torch.allclose(rotary(q[..., 3:, :], offset=3), rq[..., 3:, :], atol=1e-6)  # offsets continue positions
 
 
 def test_tokun_lm_trains_through_the_frozen_decoder() -> None:

@@ -82,11 +82,28 @@ def test_level_loss_gets_4x4x4_off_its_plateau(tmp_path: Path) -> None:
     assert TrainConfig(model=TINY).level_loss == 0.0
 
 
-def test_training_with_latent_dropout(tmp_path: Path) -> None:
+def test_training_with_latent_dropout(tmp_path: Path, monkeypatch) -> None:
+    """Every step drops about a tenth of the latent dimensions of the text rows (noise_on), none of the others,
+    and the model still learns."""
+    from tokun.core import model as model_module
+
+    seen = []  # per step: (p, share of the touched rows' dimensions zeroed, whether untouched rows kept theirs)
+
+    def recording(latents, p, *, rows=None, generator=None):
+        out = original(latents, p, rows=rows, generator=generator)
+        touched = rows if rows is not None else torch.ones(len(latents), dtype=torch.bool)
+        zeroed = (out[touched] == 0) & (latents[touched] != 0)
+        seen.append((p, zeroed.float().mean().item(), torch.equal(out[~touched], latents[~touched])))
+        return out
+
+    original = model_module.drop_dimensions
+    monkeypatch.setattr(model_module, "drop_dimensions", recording)
     cfg = tiny_train(
         texts=(str(FIXTURE),), text_ratio=0.5, latent_dropout=0.1, noise_on=("text",), steps=200, batch_size=64
     )
     result = train(cfg, tmp_path, progress=False)
+    assert len(seen) == 200 and all(p == 0.1 and untouched for p, _, untouched in seen)
+    assert 0.08 < np.mean([share for _, share, _ in seen]) < 0.12
     assert result["0-0x100"]["byte_accuracy"] > 0.8
     assert json.loads((tmp_path / "train_config.json").read_text())["latent_dropout"] == 0.1
     with pytest.raises(ConfigError, match="latent_dropout"):
@@ -211,6 +228,7 @@ def test_refuses_to_overwrite_a_run_without_resume(tmp_path: Path) -> None:
         train(tiny_train(steps=20), tmp_path / "empty", resume=True, progress=False)
 
 
+@pytest.mark.slow
 def test_ddp_two_processes_on_cpu(tmp_path: Path) -> None:
     """torchrun --nproc_per_node=2 runs the same command as DDP over gloo; rank 0 alone writes."""
     cmd = [
@@ -284,6 +302,7 @@ def _wait_for_checkpoint(out: Path, proc: subprocess.Popen, timeout: float = 120
 
 
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+@pytest.mark.slow
 def test_signal_saves_a_checkpoint_and_exits(tmp_path: Path, sig: str) -> None:
     import signal
 
@@ -299,6 +318,7 @@ def test_signal_saves_a_checkpoint_and_exits(tmp_path: Path, sig: str) -> None:
     assert record["step"] == int(newest.name.split("-")[1]) > 0
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_reaches_the_final_step(tmp_path: Path) -> None:
     import signal
 
@@ -332,6 +352,7 @@ def _rank_pids(marker: str) -> dict[int, int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc to find the worker processes")
+@pytest.mark.slow
 def test_ddp_rank_death_ends_the_run(tmp_path: Path) -> None:
     """kill -9 of one rank: torchrun stops the others and exits non-zero instead of hanging."""
     import signal
