@@ -31,6 +31,7 @@ from torch import nn
 
 from tokun.core.config import ModelConfig
 from tokun.core.model import AutoEncoder
+from tokun.training import progress
 from tokun.training import train as trainer
 from tokun.training.config import TrainConfig
 
@@ -93,7 +94,7 @@ def run(
         result = trainer.train(cfg, out, device="cpu", progress=False)
         losses = [round(json.loads(line)["loss"], 3) for line in (Path(out) / "log.jsonl").read_text().splitlines()]
     model = built[0].eval()  # the trained model (with its patch)
-    x = torch.from_numpy(trainer.Evaluator(cfg).sets[DATA])  # (N, T): the held-out blocks the trainer scores
+    x = torch.from_numpy(progress.Evaluator(cfg).sets[DATA])  # (N, T): the held-out blocks the trainer scores
     with torch.inference_mode():
         held_out = F.cross_entropy(model(x).reshape(-1, 256), x.reshape(-1).long()).item()
     char = result[DATA]["char_accuracy"]

@@ -217,10 +217,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         "speed": args.bench and read_figures(args.bench, "bench"),
     }
     if args.all and not all(given.values()):
-        from ..core.textio import read_corpus
         from ..evaluation.figures import quick_figures
+        from ..inspection.embeddings import read_corpora
 
-        text = read_corpus(args.corpora, example="tokun inspect ../shared/corpora --out report")
+        text = "\n".join(read_corpora(args.corpora).values())  # inspect's error for a file that is not UTF-8
         measured = quick_figures(tok, text, args.corpora, progress=progress)
         given = {key: given[key] or measured[key] for key in given}
         if given["speed"] is None:

@@ -18,11 +18,8 @@ import contextlib
 import dataclasses
 import json
 import math
-import os
 import shutil
-import signal
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,15 +28,16 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from ..core import checkpoint
 from ..core.codec import codepoints_to_bytes
 from ..core.errors import CheckpointError, ConfigError
-from ..core.model import AutoEncoder, byte_metrics
-from ..core.sources import BlockSampler, random_codepoints
+from ..core.model import AutoEncoder
+from ..core.sources import BlockSampler
 from .config import TrainConfig
+from .distributed import Dist, setup_distributed
 from .losses import distance_loss, separation_loss, spread_loss
+from .progress import Progress, agree_stop
 
 
 def noise_at(step: int, cfg: TrainConfig) -> float:
@@ -62,69 +60,6 @@ def step_generator(cfg: TrainConfig, rank: int, step: int, device: torch.device)
     """The generator of a step's noise and dropout, seeded by (seed, rank, step) like its data."""
     seed = int(np.random.SeedSequence([cfg.seed, rank, step]).generate_state(1, np.uint64)[0] >> 1)
     return torch.Generator(device=device).manual_seed(seed)
-
-
-@dataclasses.dataclass
-class Dist:
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def setup_distributed(device: str | None) -> tuple[Dist, torch.device]:
-    """Join the process group when started by torchrun (WORLD_SIZE > 1); pick the device."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    info = Dist(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(device)
-    if dev.type == "cuda":
-        dev = torch.device("cuda", info.local_rank if dev.index is None else dev.index)
-        torch.cuda.set_device(dev)
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
-    return info, dev
-
-
-class Evaluator:
-    """Fixed held-out blocks (seeded apart from training) per random spec and per text file."""
-
-    def __init__(self, cfg: TrainConfig) -> None:
-        c = cfg.model.block_chars
-        rows = max(1, cfg.eval_samples // c)
-        self.sets: dict[str, np.ndarray] = {}
-        for spec in cfg.random:
-            cps = random_codepoints(spec, rows * c, seed=cfg.seed + 1_000_003, block_chars=c)
-            self.sets[spec] = codepoints_to_bytes(cps.reshape(rows, c))
-        if cfg.texts:
-            sampler = BlockSampler(block_chars=c, random=(), texts=cfg.texts, seed=cfg.seed + 1_000_003)
-            self.sets["texts"] = sampler.bytes(0, rows)
-
-    @torch.inference_mode()
-    def __call__(self, model: AutoEncoder, device: torch.device) -> dict[str, dict[str, float]]:
-        was_training = model.training
-        model.eval()
-        out = {}
-        for name, data in self.sets.items():
-            x = torch.from_numpy(data).to(device)
-            logits = torch.cat([model(chunk) for chunk in x.split(4096)])
-            out[name] = byte_metrics(logits, x)
-        model.train(was_training)
-        return out
-
-
-class _Stop:
-    """Set by SIGINT/SIGTERM: the loop saves a checkpoint at the end of the step and exits."""
-
-    def __init__(self) -> None:
-        self.signal: int | None = None
-
-    def __call__(self, signum: int, frame: Any) -> None:
-        self.signal = signum
 
 
 def build_model(cfg: TrainConfig, device: torch.device) -> AutoEncoder:
@@ -275,7 +210,7 @@ def _run(
     if cfg.noise_on:
         noisy = np.array([i for i, name in enumerate(sampler.sources()) if name in cfg.noise_on])
     end = cfg.steps if stop_at is None else min(stop_at, cfg.steps)
-    with _Progress(cfg, out, ranks, start, progress) as report:
+    with Progress(cfg, out, ranks, start, progress) as report:
         model.train()
         for step in range(start, end):
             for group in optimizer.param_groups:
@@ -286,8 +221,8 @@ def _run(
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             optimizer.step()
-            report.step(step + 1, loss, logits, batch.x, model, dev)
-            stopping = _agree_stop(report.stop, ranks, dev)
+            report.step(step + 1, loss, logits, batch.x, model, dev, lr_at(step, cfg))
+            stopping = agree_stop(report.stop, ranks, dev)
             if (step + 1) % cfg.save_every == 0 or step + 1 in (cfg.steps, end) or stopping:
                 if ranks.main:
                     _save(ckpt_dir, model, optimizer, cfg, step + 1)
@@ -302,71 +237,6 @@ def _run(
         return report.final(model, dev)
 
 
-class _Progress:
-    """Rank 0's progress bar, periodic evaluation (``log.jsonl``) and the stop signals, around the loop."""
-
-    def __init__(self, cfg: TrainConfig, out: Path, ranks: Dist, start: int, progress: bool) -> None:
-        self.cfg, self.out, self.ranks = cfg, out, ranks
-        self.evaluator = Evaluator(cfg) if ranks.main else None
-        self.stop = _Stop()
-        self.bar = tqdm(
-            total=cfg.steps, initial=start, disable=not (progress and ranks.main), unit="step", dynamic_ncols=True
-        )
-        self.result: dict[str, dict[str, float]] = {}
-        self.t0 = time.time()
-
-    def __enter__(self) -> _Progress:
-        self.previous = {s: signal.signal(s, self.stop) for s in (signal.SIGINT, signal.SIGTERM)}
-        self.log = open(self.out / "log.jsonl", "a", encoding="utf-8") if self.ranks.main else None
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.close()
-        if self.log is not None:
-            self.log.close()
-        for s, handler in self.previous.items():
-            signal.signal(s, handler)
-
-    def step(
-        self,
-        done: int,
-        loss: torch.Tensor,
-        logits: torch.Tensor,
-        x: torch.Tensor,
-        model: AutoEncoder,
-        dev: torch.device,
-    ) -> None:
-        cfg = self.cfg
-        if self.ranks.main and (done % 10 == 0 or done == cfg.steps):
-            m = byte_metrics(logits.detach(), x)
-            self.bar.set_postfix(
-                loss=f"{loss.item():.4f}",
-                byte=f"{m['byte_accuracy']:.4f}",
-                char=f"{m['char_accuracy']:.4f}",
-                block=f"{m['block_accuracy']:.3f}",
-            )
-        self.bar.update(1)
-        if self.ranks.main and (done % cfg.eval_every == 0 or done == cfg.steps):
-            assert self.evaluator is not None and self.log is not None
-            self.result = self.evaluator(model, dev)
-            record = {"step": done, "loss": loss.item(), "lr": lr_at(done - 1, cfg), "seconds": time.time() - self.t0}
-            self.log.write(json.dumps({**record, "eval": self.result}) + "\n")
-            self.log.flush()
-            self.bar.write(_summary(done, self.result))
-
-    def stopped(self, done: int) -> None:
-        if self.ranks.main:
-            self.bar.write(
-                f"tokun: stopped by signal {self.stop.signal} after step {done}; resume with --resume", file=sys.stderr
-            )
-        raise SystemExit(128 + (self.stop.signal or 0))
-
-    def final(self, model: AutoEncoder, dev: torch.device) -> dict[str, dict[str, float]]:
-        if self.ranks.main and not self.result and self.evaluator is not None:
-            self.result = self.evaluator(model, dev)
-        return self.result
-
-
 def _initialise(model: AutoEncoder, init: str) -> None:
     """Copy the weights of model ``init`` (shipped name or directory) into ``model``, whose config must match."""
     source = checkpoint.load_model(init)
@@ -375,22 +245,6 @@ def _initialise(model: AutoEncoder, init: str) -> None:
             f"--init {init}: its config {source.cfg.to_dict()} differs from the run's {model.cfg.to_dict()}"
         )
     model.load_state_dict(source.state_dict())
-
-
-def _summary(step: int, result: dict[str, dict[str, float]]) -> str:
-    parts = [f"{name}: char {m['char_accuracy']:.5f} block {m['block_accuracy']:.4f}" for name, m in result.items()]
-    return f"step {step}: " + " | ".join(parts)
-
-
-def _agree_stop(stop: _Stop, ranks: Dist, dev: torch.device) -> bool:
-    """True on every rank when any rank got a stop signal."""
-    if ranks.world == 1:
-        return stop.signal is not None
-    flag = torch.tensor([0 if stop.signal is None else stop.signal], device=dev)
-    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-    if stop.signal is None and flag.item():
-        stop.signal = int(flag.item())
-    return bool(flag.item())
 
 
 def _save(ckpt_dir: Path, model: AutoEncoder, optimizer: torch.optim.Optimizer, cfg: TrainConfig, step: int) -> None:
