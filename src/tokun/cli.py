@@ -398,10 +398,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from .core.checkpoint import load_model
-    from .integrations.onnx import export_onnx
+    from .integrations.onnx import export_onnx, export_report
 
     out = export_onnx(load_model(args.model), args.out_dir, opset=args.opset)
-    print(f"wrote {out}/encoder.onnx (bytes -> latents) and {out}/decoder.onnx (latents -> logits)", file=sys.stderr)
+    print(f"wrote {out}/encoder.onnx, decoder.onnx and verify.onnx (latents -> reading, distance)", file=sys.stderr)
+    print(export_report(out, args.check))
     return 0
 
 
@@ -706,6 +707,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("out_dir", metavar="OUT_DIR", help="a new or empty directory (a previous export is replaced)")
     e.add_argument("--model", default=None, help="shipped model name or model directory (default: 4x16)")
     e.add_argument("--opset", type=int, default=18, help="ONNX opset, 18 or later (default 18)")
+    e.add_argument(
+        "--check",
+        nargs="+",
+        default=None,
+        metavar="PATH",
+        help="text files or folders on which to measure decoder.onnx's raw error rate (default: random codepoints)",
+    )
 
     # --- encode-dataset / decode-dataset: corpora at scale (issue 19) ---
     p = command("encode-dataset", cmd_encode_dataset, "encode Parquet/JSONL/Arrow documents into Parquet shards")
