@@ -140,8 +140,8 @@ class TokunTokenizer(PreTrainedTokenizer):
         if folder.is_dir() and not (folder / "tokenizer_config.json").is_file():
             if (folder / checkpoint.CONFIG).is_file() and (folder / checkpoint.WEIGHTS).is_file():
                 raise ModelError(
-                    f"{folder} is a model directory, not a tokenizer: TokunTokenizer.for_model({str(folder)!r}) "
-                    "gives its tokenizer (or save one there with save_pretrained)"
+                    f"{folder} is a model directory, not a tokenizer: TokunTokenizer.for_model(MODEL) gives a tokun "
+                    "model's tokenizer; save it beside the model with tok.save_pretrained(dir)"
                 )
             raise ModelError(
                 f"{folder} holds no tokun tokenizer (no tokenizer_config.json): write one with "
