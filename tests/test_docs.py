@@ -18,6 +18,7 @@ import pytest
         "tokun.lm.local",
         "tokun.lm.flops",
         "tokun.core.splits",
+        "tokun.integrations.hf_tokenizer",
     ],
 )
 def test_docstring_examples(name: str) -> None:
