@@ -1,6 +1,6 @@
 """tokun as the input and output layers of a ``transformers`` LlamaModel, through ``inputs_embeds``.
 
-    text ──TokunTokenizer──▶ input_ids (B, N, 64) bytes, attention_mask (B, N)
+    text ──TokunTokenizer──▶ input_ids (B, N * 64) flat ids, viewed as blocks (B, N, 64) by tok.blocks
          ──frozen tokun encoder + Linear (TokunInput)──▶ inputs_embeds (B, N, hidden)
          ──LlamaModel (causal, over blocks)──▶ hidden states (B, N, hidden)
          ──Linear + frozen tokun decoder (TokunOutput)──▶ the next block's byte logits (B, N, 64, 256)
@@ -74,21 +74,27 @@ def tiny_llama(autoencoder: tokun.AutoEncoder, texts: list[str], *, hidden: int 
         num_key_value_heads=4,
         max_position_embeddings=256,
     )
-    sample = TokunTokenizer(block_chars=autoencoder.cfg.block_chars)(texts, padding=True, return_tensors="pt")
+    blocks, mask = blocks_of(TokunTokenizer(block_chars=autoencoder.cfg.block_chars), texts)
     with torch.no_grad():  # the latents' spread: the scale the output Linear aims at
-        scale = float(autoencoder.encoder(sample["input_ids"])[sample["attention_mask"].bool()].std())
+        scale = float(autoencoder.encoder(blocks)[mask.bool()].std())
     return TokunLlama(autoencoder, config, latent_scale=scale)
+
+
+def blocks_of(tok: TokunTokenizer, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The tokenizer's flat ids ``(B, N * 64)`` and mask -> the model's ``(B, N, 64)`` bytes and ``(B, N)`` mask."""
+    batch = tok(texts, padding=True, return_tensors="pt")
+    return tok.blocks(batch["input_ids"]), tok.block_mask(batch["attention_mask"])
 
 
 def train(model: TokunLlama, tok: TokunTokenizer, texts: list[str], *, steps: int, lr: float = 3e-3) -> list[float]:
     """``steps`` AdamW steps on ``texts`` (one batch); the loss of each step."""
-    batch = tok(texts, padding=True, return_tensors="pt")
+    input_ids, attention_mask = blocks_of(tok, texts)
     params = [p for p in model.parameters() if p.requires_grad]  # the tokun encoder and decoder stay frozen
     optimizer = torch.optim.AdamW(params, lr=lr)
     losses = []
     model.train()
     for _ in range(steps):
-        loss = model.loss(batch["input_ids"], batch["attention_mask"])
+        loss = model.loss(input_ids, attention_mask)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -104,8 +110,8 @@ def main(steps: int = 30) -> None:
     model = tiny_llama(autoencoder, texts)
     losses = train(model, tok, texts, steps=steps)
     print(f"loss (nats per byte): step 1 {losses[0]:.3f} -> step {steps} {losses[-1]:.3f}")
-    batch = tok(texts[:1], return_tensors="pt")
-    predicted = model.eval().next_latents(batch["input_ids"], batch["attention_mask"])[0, -1:]  # (1, 256)
+    blocks, mask = blocks_of(tok, texts[:1])
+    predicted = model.eval().next_latents(blocks, mask)[0, -1:]  # (1, 256)
     print(f"next block, predicted: {tokun.Tokenizer.load().decode(predicted)!r}")
 
 

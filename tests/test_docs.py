@@ -21,6 +21,7 @@ from .conftest import ROOT
         "tokun.lm.local",
         "tokun.lm.flops",
         "tokun.core.splits",
+        "tokun.integrations.hf_tokenizer",
     ],
 )
 def test_docstring_examples(name: str) -> None:

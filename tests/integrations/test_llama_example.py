@@ -29,8 +29,8 @@ def test_tiny_llama_over_tokun_learns_and_its_latents_read_back() -> None:
     losses = example.train(model, tok, texts, steps=12)
     assert losses[-1] < 0.7 * losses[0]  # the loss falls
     assert all(torch.equal(v, autoencoder.state_dict()[k]) for k, v in frozen.items())  # tokun stays frozen
-    batch = tok(texts, padding=True, return_tensors="pt")
-    latents = model.eval().next_latents(batch["input_ids"], batch["attention_mask"])
-    assert latents.shape == (len(texts), batch["input_ids"].shape[1], 256)
+    blocks, mask = example.blocks_of(tok, texts)  # the tokenizer's flat ids as (batch, blocks, 64)
+    latents = model.eval().next_latents(blocks, mask)
+    assert latents.shape == (len(texts), blocks.shape[1], 256)
     text = tokun.Tokenizer.load(prior=False).decode(latents[0, :1])  # the way back: a predicted block's text
     assert isinstance(text, str) and len(text) <= 16

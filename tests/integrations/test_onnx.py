@@ -1,8 +1,12 @@
 """ONNX export: the files' contract, PyTorch's numbers in onnxruntime, verified decoding over the pair, the CLI."""
 
 import json
+import os
 import shutil
+import subprocess
 import sys
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +21,7 @@ from tokun.decoding.verify import verify
 from tokun.integrations import onnx as tokun_onnx
 from tokun.integrations.onnx import OnnxInference, OnnxTokenizer, export_onnx
 
-from ..conftest import FIXTURE, corpus_files
+from ..conftest import FIXTURE, ROOT, corpus_files
 
 FILES = sorted({FIXTURE, *corpus_files()})
 
@@ -32,7 +36,9 @@ def exported(tmp_path_factory) -> tuple:
 
 def test_files_names_shapes_and_dtypes_are_the_contract(exported) -> None:
     folder, _ = exported
-    assert {p.name for p in folder.iterdir()} == {"encoder.onnx", "decoder.onnx", "config.json", "model.safetensors"}
+    assert {p.name for p in folder.iterdir()} == {
+        "encoder.onnx", "decoder.onnx", "verify.onnx", "config.json", "model.safetensors"
+    }
     ort = tokun_onnx.onnxruntime()
     enc = ort.InferenceSession(str(folder / "encoder.onnx"), providers=["CPUExecutionProvider"])
     dec = ort.InferenceSession(str(folder / "decoder.onnx"), providers=["CPUExecutionProvider"])
@@ -124,3 +130,64 @@ def test_missing_onnxruntime_is_a_one_line_error(monkeypatch, capsys) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime raises ImportError
     assert main(["bench", str(FIXTURE), "--backend", "onnxruntime", "--repeats", "1"]) == 2
     assert capsys.readouterr().err == "tokun: error: onnxruntime is not installed: pip install -e '.[onnx]'\n"
+
+
+NO_TORCH = """
+import sys
+from pathlib import Path
+
+
+class NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("torch is blocked in this process")
+
+
+sys.meta_path.insert(0, NoTorch())
+from tokun.core import codec
+from tokun.integrations.onnx_runtime import OnnxTextTokenizer
+
+tok = OnnxTextTokenizer(sys.argv[1], threads=1)
+flagged = 0
+for name in sys.argv[2:]:
+    text = Path(name).read_text(encoding="utf-8")
+    rows, stats = tok.read(tok.encode(text))
+    flagged += stats.flagged
+    assert codec.decode(rows, length=len(text)) == text, name
+    assert tok.decode(tok.encode(text), length=len(text)) == text, name
+print(flagged, len(sys.argv) - 2, sorted(m for m in sys.modules if m.split(".")[0] == "torch"))
+"""
+
+
+def test_onnx_text_tokenizer_is_exact_without_torch(exported) -> None:
+    """onnxruntime and numpy only (torch blocked in a fresh process): exact on the fixture and every corpus file,
+    decoder slips included."""
+    folder, _ = exported
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    out = subprocess.run(
+        [sys.executable, "-c", NO_TORCH, str(folder), *map(str, FILES)], capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    flagged, files, torch_modules = out.stdout.split(" ", 2)
+    assert int(files) == len(FILES) and int(flagged) > 0 and torch_modules.strip() == "[]"  # slips were corrected
+
+
+def test_verify_graph_flags_every_misread_block(exported) -> None:
+    folder, _ = exported
+    text = "".join(map(chr, random_codepoints("planes0-3", 16 * 256, seed=1)))
+    errors = tokun_onnx.raw_error_rate(folder, [text, FIXTURE.read_text(encoding="utf-8")])
+    assert errors.blocks == 256 + 84 and errors.misread > 0 and errors.missed == 0 and errors.flagged >= errors.misread
+    from tokun.integrations.onnx_runtime import OnnxTextTokenizer
+
+    tok = OnnxTextTokenizer(folder)
+    assert tok.decode(tok.encode(text)) == text  # random codepoints: slips corrected by the numpy search
+    with pytest.raises(tokun.InputError, match="tokun export onnx"):
+        OnnxTextTokenizer(folder.parent)
+
+
+def test_export_prints_the_raw_error_rate(exported, monkeypatch, tmp_path, capsys) -> None:
+    folder, _ = exported
+    monkeypatch.setattr(tokun_onnx, "export_onnx", lambda model, out, opset: shutil.copytree(folder, out) and Path(out))
+    assert main(["export", "onnx", str(tmp_path / "x"), "--check", str(FIXTURE)]) == 0
+    line = capsys.readouterr().out
+    assert line.startswith("decoder.onnx alone misreads ") and "of 84 blocks" in line and "(0 misread blocks unflagged)" in line

@@ -158,14 +158,26 @@ def test_same_seed_same_weights(tmp_path: Path) -> None:
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_training_on_the_cpu_flushes_denormal_floats(tmp_path: Path) -> None:
-    """A trained model's activations and gradients underflow; denormal arithmetic made CPU steps 3x slower."""
+def test_training_on_the_cpu_flushes_denormal_floats(tmp_path: Path, monkeypatch) -> None:
+    """A trained model's activations and gradients underflow; denormal arithmetic made CPU steps 3x slower. The
+    loop flushes them to zero, and the process gets back the mode it had before, whichever it was."""
+    from tokun.training import train as trainer
+
     tiny = torch.tensor([1e-30])
-    torch.set_flush_denormal(False)
+    during = []
+    original = trainer.step_loss
+
+    def recording(*args, **kwargs):
+        during.append((tiny * 1e-10).item() == 0.0)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "step_loss", recording)
     try:
-        assert (tiny * 1e-10).item() > 0  # a denormal float, as the CPU computes it by default
-        train(tiny_train(steps=2), tmp_path / "a", progress=False)
-        assert (tiny * 1e-10).item() == 0.0
+        for before in (False, True):
+            torch.set_flush_denormal(before)
+            train(tiny_train(steps=2), tmp_path / str(before), progress=False)
+            assert ((tiny * 1e-10).item() == 0.0) == before  # the mode it had before
+        assert during == [True] * 4  # flushed at every step of both runs
     finally:
         torch.set_flush_denormal(False)
 

@@ -100,12 +100,20 @@ def add_export(sub: argparse._SubParsersAction) -> None:
     e.add_argument("out_dir", metavar="OUT_DIR", help="a new or empty directory (a previous export is replaced)")
     add_model(e)
     e.add_argument("--opset", type=int, default=18, help="ONNX opset, 18 or later (default 18)")
+    e.add_argument(
+        "--check",
+        nargs="+",
+        default=None,
+        metavar="PATH",
+        help="text files or folders on which to measure decoder.onnx's raw error rate (default: random codepoints)",
+    )
 
 
 def cmd_export_onnx(args: argparse.Namespace) -> int:
     from ..core.checkpoint import load_model
-    from ..integrations.onnx import export_onnx
+    from ..integrations.onnx import export_onnx, export_report
 
     out = export_onnx(load_model(args.model), args.out_dir, opset=args.opset)
-    print(f"wrote {out}/encoder.onnx (bytes -> latents) and {out}/decoder.onnx (latents -> logits)", file=sys.stderr)
+    print(f"wrote {out}/encoder.onnx, decoder.onnx and verify.onnx (latents -> reading, distance)", file=sys.stderr)
+    print(export_report(out, args.check))
     return 0

@@ -5,5 +5,7 @@ extras first (``pip install -e '.[hf]'`` for :mod:`.hub` and :mod:`.hf_tokenizer
 
     hub.py            save_pretrained/from_pretrained (huggingface_hub's mixin) over tokun's own model files
     hf_tokenizer.py   TokunTokenizer: tokun's byte blocks for transformers, AutoTokenizer registration
-    onnx.py           `tokun export onnx`: encoder.onnx and decoder.onnx; verified decoding over onnxruntime
+    hf_model.py       TokunForCausalLM: tokun's patch language model as a transformers PreTrainedModel
+    onnx.py           `tokun export onnx`: encoder.onnx, decoder.onnx, verify.onnx; verified decoding over onnxruntime
+    onnx_runtime.py   OnnxTextTokenizer: exact decoding with onnxruntime and numpy only (no torch)
 """

@@ -1,34 +1,61 @@
 """tokun's byte blocks as a ``transformers`` tokenizer: ``TokunTokenizer``, a ``PreTrainedTokenizer``.
 
 tokun has no vocabulary: text is cut into blocks of ``block_chars`` characters (16 for the shipped ``4x16``),
-``block_bytes = 4 * block_chars`` UTF-32-BE bytes each, which the encoder turns into one latent. The tokenizer
-hands those bytes to a model:
+``block_bytes = 4 * block_chars`` UTF-32-BE bytes each, which the encoder turns into one latent. The tokenizer gives
+transformers the flat layout its tools expect, one id per byte, whole blocks one after the other:
 
-    input_ids       (batch, blocks, block_bytes)   byte values 0-255, the last block of a text padded with U+0000
-    attention_mask  (batch, blocks)                1 for a block holding text, 0 for a padding block
+    input_ids       (batch, blocks * block_bytes)   ids 0-255: byte values; 256 (PAD_ID): padding, never text
+    attention_mask  (batch, blocks * block_bytes)   1 where input_ids holds a byte of text, 0 on padding
 
-``return_tensors="pt"`` gives exactly the encoder's input: ``model.encoder(enc["input_ids"])`` is
-``(batch, blocks, 256)``, one position per block. Padding and truncation count whole blocks (``max_length`` is in
-blocks, the positions the model sees); padding is on the right (zero blocks, mask 0). ``decode`` takes one text's
-ids, ``(blocks, block_bytes)`` or flattened to ``(blocks * block_bytes,)``, and ``batch_decode`` (or ``decode`` of a
-3-d array) a batch; like :meth:`tokun.Tokenizer.decode`, trailing U+0000 is dropped unless the text's ``length``
-(characters) is given: ``decode(ids, length=n)``, ``batch_decode(ids, lengths=[...])``. ``pad`` (and so
-``DataCollatorWithPadding``) pads a batch of encodings the same way: zero blocks, mask 0, ``pad_to_multiple_of`` in
-blocks.
+**Padding is id 256**, outside the byte values: it fills the last block of a text after its last character (where
+tokun's codec puts U+0000) and every padding block. No byte of text can be taken for padding, so the collators of
+transformers (``DataCollatorForLanguageModeling(mlm=False)``, ``DataCollatorWithPadding``,
+``DataCollatorForSeq2Seq``) keep every real byte's label and mask every padding position, and a text ending in
+U+0000 decodes exactly. Byte 0, by contrast, is the most frequent byte of UTF-32-BE text (the high bytes of every
+character below U+10000): a pad id of 0 would mask most of the text.
 
-The vocabulary is the 256 byte values; the token of byte ``b`` is the character ``chr(b)``. Special tokens are the
-control characters tokun treats as ordinary characters (4 bytes each in the ids): U+0002 start of text
-(``bos_token``), U+0003 end of text (``eos_token``), U+001E record separator (``sep_token``, between a pair), U+0000
-(``pad_token``) and U+001C, U+001D, U+001F (``extra_special_tokens``). Their ``*_token_id`` is their codepoint, the
-last of their 4 bytes. ``prepend_bos`` / ``append_eos`` (default off: the ids are then exactly tokun's blocks)
-wrap each text when ``add_special_tokens``.
+**A model position is a block**: ``blocks(input_ids)`` views the ids as ``(batch, blocks, block_bytes)`` bytes with
+padding read as 0 (exactly the encoder's input: ``model.encoder(tok.blocks(ids))`` is ``(batch, blocks, 256)``), and
+``block_mask(attention_mask)`` as ``(batch, blocks)``. Lengths always hold whole blocks: ``max_length`` counts ids
+and must be a multiple of ``block_bytes`` (64 ids = one 16-character block), ``pad_to_multiple_of`` is met with whole
+blocks (the length is a multiple of both). Padding is on the right.
 
-``AutoTokenizer.from_pretrained(dir)`` finds the class once :func:`register` has run (importing this module runs it).
+**Tokens and vocabulary.** ``vocab_size`` is 257: the 256 byte values and ``<pad>``. A token is one id: the byte
+``b`` is the token ``chr(b)``, padding ``<pad>``; ``tokenize(text)`` gives exactly one token per id of
+``tok(text).input_ids`` (4 per character, the last block filled with ``<pad>``), so ``len(tok.tokenize(t))`` is
+``block_bytes`` times the blocks of ``t``. ``text_blocks(text)`` gives the blocks' texts (the units a model sees).
+
+**Special tokens are characters**, as everywhere in tokun: U+0002 start of text (``BOS``), U+0003 end of text
+(``EOS``), U+001E record separator (``SEP``, between the texts of a pair). ``prepend_bos`` / ``append_eos`` (in the
+constructor or at call time, with ``add_special_tokens``) add them as text, 4 ids each; a pair is always joined by
+``SEP``. They have no single id, so ``bos_token_id``, ``eos_token_id`` and ``sep_token_id`` are None; only
+``pad_token_id`` (256) is set. ``return_special_tokens_mask`` marks the ids of the characters added and padding;
+``decode(..., skip_special_tokens=True)`` drops U+0002, U+0003 and U+001E.
+
+**Call-time options**: ``return_offsets_mapping`` gives each id its character's span ``(i, i + 1)`` in its own text
+(``(0, 0)`` for an added character or padding); ``return_length`` the ids of each text; truncation (``max_length`` in
+ids) cuts characters, never special ones: ``longest_first`` (``truncation=True``), ``only_first``, ``only_second``.
+Options tokun cannot honour (``return_overflowing_tokens``, ``stride``, ``is_split_into_words``,
+``return_token_type_ids``, left padding) raise an error that says why; an unknown option is an error too.
+
+``save_pretrained(dir)`` writes ``tokenizer_config.json`` with an ``auto_map`` and ``tokenization_tokun.py`` (one
+import of the installed package), so a fresh process loads it with ``AutoTokenizer.from_pretrained(dir,
+trust_remote_code=True)``; importing this module also registers the class (``register``) for
+``AutoTokenizer.from_pretrained(dir)``.
+
+>>> tok = TokunTokenizer(block_chars=4)
+>>> enc = tok(["héllo", "x"], padding=True)
+>>> [len(ids) for ids in enc["input_ids"]], enc["input_ids"][1][:8]
+([32, 32], [0, 0, 0, 120, 256, 256, 256, 256])
+>>> tok.batch_decode(enc["input_ids"])
+['héllo', 'x']
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,10 +65,32 @@ from transformers.utils import PaddingStrategy, TensorType, to_py_obj
 
 from ..core import checkpoint, codec
 from ..core.config import BYTES_PER_CHAR
+from ..core.errors import InputError, ModelError
 from ..core.model import BYTE_VALUES
 
-BOS, EOS, SEP, PAD = "\x02", "\x03", "\x1e", "\x00"
-SEPARATORS = ["\x1c", "\x1d", "\x1f"]  # file, group and unit separators (U+001E is sep_token)
+BOS, EOS, SEP = "\x02", "\x03", "\x1e"  # start of text, end of text, record separator: characters, 4 ids each
+PAD_ID = BYTE_VALUES  # 256: outside the byte values, so padding is never text
+PAD_TOKEN = "<pad>"
+VOCAB_SIZE = BYTE_VALUES + 1
+IGNORE = -100  # the label that losses and transformers' collators skip
+REMOTE_MODULE = "tokenization_tokun"  # the module save_pretrained writes beside tokenizer_config.json
+REMOTE_CODE = '''"""tokun's tokenizer for transformers: this file imports it from the installed package (pip install 'tokun[hf]').
+
+AutoTokenizer.from_pretrained(this_directory, trust_remote_code=True) loads it through the auto_map of
+tokenizer_config.json.
+"""
+
+from tokun.integrations.hf_tokenizer import TokunTokenizer
+
+__all__ = ["TokunTokenizer"]
+'''
+REFUSED = {  # call-time options tokun cannot honour, and why
+    "return_overflowing_tokens": "tokun cuts whole texts, it returns no overflow: split long texts before encoding",
+    "stride": "tokun returns no overflowing windows, so no stride: split long texts before encoding",
+    "is_split_into_words": "tokun encodes text, not words: join the words into one string",
+    "return_token_type_ids": "tokun marks the second text of a pair with U+001E, there are no token_type_ids",
+}
+IGNORED_DEFAULTS = {"split_special_tokens", "verbose"}  # options that change nothing for tokun (no token is split)
 
 
 class TokunConfig(PreTrainedConfig):
@@ -51,8 +100,8 @@ class TokunConfig(PreTrainedConfig):
 
 
 class TokunTokenizer(PreTrainedTokenizer):
-    """tokun's UTF-32-BE byte blocks (module docstring); ``block_chars`` from the model's config
-    (:meth:`for_model`)."""
+    """tokun's UTF-32-BE byte blocks, flat, with padding id 256 (module docstring: layout, tokens, options);
+    ``block_chars`` from the model's config (:meth:`for_model`)."""
 
     vocab_files_names: dict[str, str] = {}
     model_input_names = ["input_ids", "attention_mask"]
@@ -63,27 +112,19 @@ class TokunTokenizer(PreTrainedTokenizer):
         block_chars: int = 16,
         prepend_bos: bool = False,
         append_eos: bool = False,
-        bos_token: str = BOS,
-        eos_token: str = EOS,
-        sep_token: str = SEP,
-        pad_token: str = PAD,
-        extra_special_tokens: list[str] | None = None,
+        pad_token: str = PAD_TOKEN,
         **kwargs: Any,
     ) -> None:
+        if str(pad_token) != PAD_TOKEN:
+            raise InputError(f"TokunTokenizer's padding is {PAD_TOKEN} (id {PAD_ID}), not {pad_token!r}")
+        for name in ("bos_token", "eos_token", "sep_token", "unk_token", "cls_token", "mask_token"):
+            kwargs.pop(name, None)  # special tokens are characters (module docstring): no single id
+        kwargs.pop("extra_special_tokens", None)
         self.block_chars = block_chars
         self.prepend_bos = prepend_bos
         self.append_eos = append_eos
-        super().__init__(
-            block_chars=block_chars,
-            prepend_bos=prepend_bos,
-            append_eos=append_eos,
-            bos_token=bos_token,
-            eos_token=eos_token,
-            sep_token=sep_token,
-            pad_token=pad_token,
-            extra_special_tokens=SEPARATORS if extra_special_tokens is None else extra_special_tokens,
-            **kwargs,
-        )
+        super().__init__(block_chars=block_chars, prepend_bos=prepend_bos, append_eos=append_eos, pad_token=pad_token,
+                         **kwargs)
 
     @classmethod
     def for_model(cls, model: str | None = None, **kwargs: Any) -> TokunTokenizer:
@@ -91,51 +132,181 @@ class TokunTokenizer(PreTrainedTokenizer):
         cfg = checkpoint.read_config(checkpoint.resolve(model))
         return cls(block_chars=cfg.block_chars, **kwargs)
 
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | Path, *args: Any, **kwargs: Any) -> TokunTokenizer:
+        """A directory written by :meth:`save_pretrained` (or a Hub repo id); a tokun model directory or a directory
+        without ``tokenizer_config.json`` is a one-line ModelError saying what to call instead."""
+        folder = Path(pretrained_model_name_or_path)
+        if folder.is_dir() and not (folder / "tokenizer_config.json").is_file():
+            if (folder / checkpoint.CONFIG).is_file() and (folder / checkpoint.WEIGHTS).is_file():
+                raise ModelError(
+                    f"{folder} is a model directory, not a tokenizer: TokunTokenizer.for_model(MODEL) gives a tokun "
+                    "model's tokenizer; save it beside the model with tok.save_pretrained(dir)"
+                )
+            raise ModelError(
+                f"{folder} holds no tokun tokenizer (no tokenizer_config.json): write one with "
+                "TokunTokenizer.for_model(...).save_pretrained(dir)"
+            )
+        return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+
+    @classmethod
+    def register_for_auto_class(cls, auto_class: str = "AutoTokenizer") -> None:
+        """A no-op: :meth:`save_pretrained` writes its own ``tokenization_tokun.py`` (transformers would copy this
+        module, whose relative imports cannot work outside the package)."""
+
+    def save_pretrained(self, save_directory: str | Path, *args: Any, **kwargs: Any) -> tuple[str, ...]:
+        """``tokenizer_config.json`` with an ``auto_map`` to ``tokenization_tokun.TokunTokenizer``, and that module
+        (one import of the installed package): ``AutoTokenizer.from_pretrained(dir, trust_remote_code=True)``."""
+        files = super().save_pretrained(save_directory, *args, **kwargs)
+        folder = Path(save_directory)
+        config_file = folder / "tokenizer_config.json"
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+        config["auto_map"] = {"AutoTokenizer": [f"{REMOTE_MODULE}.{type(self).__name__}", None]}
+        config_file.write_text(json.dumps(config, indent=2, sort_keys=True, ensure_ascii=False) + "\n", "utf-8")
+        (folder / f"{REMOTE_MODULE}.py").write_text(REMOTE_CODE, encoding="utf-8")
+        return (*files, str(folder / f"{REMOTE_MODULE}.py"))
+
     @property
     def block_bytes(self) -> int:
         return BYTES_PER_CHAR * self.block_chars
 
-    # -- the byte vocabulary -------------------------------------------------------------------
+    # -- the vocabulary: 256 byte values and padding ----------------------------------------------
 
     @property
     def vocab_size(self) -> int:
-        return BYTE_VALUES
+        return VOCAB_SIZE
 
     def get_vocab(self) -> dict[str, int]:
-        return {chr(b): b for b in range(BYTE_VALUES)}
+        return {**{chr(b): b for b in range(BYTE_VALUES)}, PAD_TOKEN: PAD_ID}
 
-    def tokenize(self, text: str, **kwargs: Any) -> list[str]:
-        """The byte tokens of ``text``'s UTF-32-BE bytes, 4 per character (no padding); no character is special
-        to tokun, so nothing is split off."""
-        return [chr(b) for b in codec.codepoints_to_bytes(codec.to_codepoints(text)).tolist()]
+    def tokenize(self, text: str, pair: str | None = None, add_special_tokens: bool = False, **kwargs: Any) -> list[str]:
+        """One token per id of ``tok(text).input_ids``: ``chr(b)`` for a byte, ``<pad>`` for the fill of the last
+        block (module docstring)."""
+        ids = self(text, pair, add_special_tokens=add_special_tokens, **kwargs)["input_ids"]
+        return self.convert_ids_to_tokens(ids)
+
+    def text_blocks(self, text: str) -> list[str]:
+        """The texts of ``text``'s blocks, ``block_chars`` characters each (the last one shorter): a model's units."""
+        return [text[i : i + self.block_chars] for i in range(0, len(text), self.block_chars)]
 
     def _convert_token_to_id(self, token: str) -> int:
+        if token == PAD_TOKEN:
+            return PAD_ID
         if len(token) != 1 or ord(token) >= BYTE_VALUES:
-            raise ValueError(f"{token!r} is no byte token: tokun's tokens are the characters U+0000-U+00FF")
+            raise InputError(f"{token!r} is no tokun token: the characters U+0000-U+00FF (bytes) and {PAD_TOKEN}")
         return ord(token)
 
     def _convert_id_to_token(self, index: int) -> str:
-        return chr(index)
+        return PAD_TOKEN if index == PAD_ID else chr(index)
+
+    def convert_ids_to_tokens(self, ids: Any, skip_special_tokens: bool = False) -> Any:  # type: ignore[override]
+        """One id -> its token; one text's flat ids -> their tokens. Nested ids (a batch, or blocks) are an error."""
+        ids = to_py_obj(ids)
+        if isinstance(ids, int):
+            return self._convert_id_to_token(self._check_id(ids))
+        flat = _flat_ids(ids, "convert_ids_to_tokens", "one text's flat ids")
+        return [self._convert_id_to_token(i) for i in flat if not (skip_special_tokens and i == PAD_ID)]
 
     def convert_tokens_to_string(self, tokens: list[str]) -> str:
-        return self._text(np.array([ord(t) for t in tokens], dtype=np.int64), skip_special_tokens=False)
+        return self._text([self._convert_token_to_id(t) for t in tokens], skip_special_tokens=False)
 
     def save_vocabulary(self, save_directory: str, filename_prefix: str | None = None) -> tuple[str, ...]:
-        return ()  # the vocabulary is the 256 byte values: tokenizer_config.json holds everything
+        return ()  # the vocabulary is the byte values and <pad>: tokenizer_config.json holds everything
 
-    # -- text -> blocks ------------------------------------------------------------------------
+    @staticmethod
+    def _check_id(i: int) -> int:
+        if not 0 <= i <= PAD_ID:
+            raise InputError(f"tokun ids are byte values 0-255 and padding {PAD_ID}, got {i}")
+        return i
 
-    def _compose(self, text: str, pair: str | None, special: bool, limit: int | None) -> str:
-        """The characters encoded: ``text`` (and ``pair`` after ``sep_token``), cut to ``limit`` characters with
-        the special tokens it gets."""
-        if not isinstance(text, str) or not (pair is None or isinstance(pair, str)):
-            raise TypeError(f"TokunTokenizer encodes text (str), got {type(text).__name__}")
-        head = self.bos_token if special and self.prepend_bos else ""
-        tail = self.eos_token if special and self.append_eos else ""
-        body = text if pair is None else text + self.sep_token + pair
-        if limit is not None:
-            body = body[: max(0, limit - len(head) - len(tail))]
-        return head + body + tail
+    # -- the layout a model reads ----------------------------------------------------------------
+
+    def blocks(self, input_ids: Any) -> Any:
+        """``(..., blocks * block_bytes)`` ids -> ``(..., blocks, block_bytes)`` bytes, padding read as 0 (the
+        codec's fill): the encoder's input. A tensor stays a tensor (same device), anything else becomes numpy."""
+        if hasattr(input_ids, "masked_fill"):  # a torch tensor
+            if input_ids.shape[-1] % self.block_bytes:
+                raise InputError(_not_whole(input_ids.shape[-1], self.block_bytes))
+            out = input_ids.masked_fill(input_ids == PAD_ID, 0)
+            return out.view(*out.shape[:-1], -1, self.block_bytes)
+        ids = np.asarray(to_py_obj(input_ids), dtype=np.int64)
+        if ids.ndim == 0 or ids.shape[-1] % self.block_bytes:
+            raise InputError(_not_whole(ids.shape[-1] if ids.ndim else 0, self.block_bytes))
+        return np.where(ids == PAD_ID, 0, ids).reshape(*ids.shape[:-1], -1, self.block_bytes)
+
+    def block_mask(self, attention_mask: Any) -> Any:
+        """``(..., blocks * block_bytes)`` mask -> ``(..., blocks)``: 1 for a block holding text."""
+        if hasattr(attention_mask, "view"):
+            return attention_mask.view(*attention_mask.shape[:-1], -1, self.block_bytes).amax(-1)
+        mask = np.asarray(to_py_obj(attention_mask))
+        return mask.reshape(*mask.shape[:-1], -1, self.block_bytes).max(-1)
+
+    # -- text -> ids -----------------------------------------------------------------------------
+
+    def _lengths(
+        self, text: str, pair: str | None, room: int | None, strategy: TruncationStrategy
+    ) -> tuple[int, int | None]:
+        """The characters of ``text`` and ``pair`` kept within ``room`` characters (module docstring: truncation)."""
+        a, b = len(text), (None if pair is None else len(pair))
+        if room is None or a + (b or 0) <= room:
+            return a, b
+        if strategy == TruncationStrategy.ONLY_SECOND and b is None:
+            raise InputError("truncation='only_second' needs a pair of texts")
+        if room < 0 or (strategy == TruncationStrategy.ONLY_FIRST and b is not None and b > room) or (
+            strategy == TruncationStrategy.ONLY_SECOND and a > room
+        ):
+            raise InputError(
+                f"max_length leaves {max(room, 0)} characters, fewer than the special characters or the text not cut "
+                f"need: a larger max_length, or truncation='longest_first'"
+            )
+        if b is None or strategy == TruncationStrategy.ONLY_FIRST:
+            return room - (b or 0), b
+        if strategy == TruncationStrategy.ONLY_SECOND:
+            return a, room - a
+        excess = a + b - room  # longest_first: one character at a time from the longer, the pair's on a tie
+        gap = abs(a - b)
+        if gap >= excess:
+            return (a - excess, b) if a > b else (a, b - excess)
+        rest = excess - gap
+        short = min(a, b)
+        return short - rest // 2, short - (rest + 1) // 2
+
+    def _encode_one(
+        self,
+        text: str,
+        pair: str | None,
+        *,
+        head: str,
+        tail: str,
+        room: int | None,
+        strategy: TruncationStrategy,
+    ) -> dict[str, list]:
+        """One text (and pair): flat ids with the last block filled with PAD_ID, its mask, special-tokens mask and
+        offsets per id."""
+        for value in (text, pair):
+            if value is not None and not isinstance(value, str):
+                raise InputError(f"TokunTokenizer encodes text (str), got {type(value).__name__}")
+        mid = SEP if pair is not None else ""
+        specials = len(head) + len(mid) + len(tail)
+        a, b = self._lengths(text, pair, None if room is None else room - specials, strategy)
+        parts = [(head, None), (text[:a], 0), (mid, None)]
+        if pair is not None:
+            parts.append((pair[:b], 1))
+        parts.append((tail, None))
+        chars = "".join(p for p, _ in parts)
+        ids = codec.codepoints_to_bytes(codec.to_codepoints(chars)).astype(np.int64).tolist()
+        special, offsets = [], []
+        for piece, source in parts:
+            for i in range(len(piece)):
+                special += [int(source is None)] * BYTES_PER_CHAR
+                offsets += [(0, 0) if source is None else (i, i + 1)] * BYTES_PER_CHAR
+        fill = (-len(ids)) % self.block_bytes
+        return {
+            "input_ids": ids + [PAD_ID] * fill,
+            "attention_mask": [1] * len(ids) + [0] * fill,
+            "special_tokens_mask": special + [1] * fill,
+            "offset_mapping": offsets + [(0, 0)] * fill,
+        }
 
     def _encode_plus(  # type: ignore[override]
         self,
@@ -149,55 +320,100 @@ class TokunTokenizer(PreTrainedTokenizer):
         padding_side: str | None = None,
         return_tensors: str | TensorType | None = None,
         return_attention_mask: bool | None = None,
+        return_special_tokens_mask: bool = False,
+        return_offsets_mapping: bool = False,
         return_length: bool = False,
+        prepend_bos: bool | None = None,
+        append_eos: bool | None = None,
         **kwargs: Any,
     ) -> BatchEncoding:
-        """Texts -> whole blocks (module docstring): ``max_length`` and ``pad_to_multiple_of`` count blocks."""
-        if (padding_side or self.padding_side) != "right":
-            raise ValueError("TokunTokenizer pads on the right only (a block of zeros is U+0000 text on the left)")
+        """Texts -> flat ids of whole blocks (module docstring); every option honoured or refused."""
+        for name, why in REFUSED.items():
+            if kwargs.pop(name, None) not in (None, False, 0):
+                raise InputError(f"{name}: {why}")
+        unknown = sorted(set(kwargs) - IGNORED_DEFAULTS)
+        if unknown:
+            raise InputError(f"TokunTokenizer has no option {', '.join(unknown)}")
+        self._check_side(padding_side)
+        self._check_length(max_length)
         batched = isinstance(text, (list, tuple))
         texts = list(text) if batched else [text]
         pairs = (list(text_pair) if batched else [text_pair]) if text_pair is not None else [None] * len(texts)
         if len(pairs) != len(texts):
-            raise ValueError(f"{len(texts)} texts but {len(pairs)} pairs")
+            raise InputError(f"{len(texts)} texts but {len(pairs)} pairs")
+        prepend = self.prepend_bos if prepend_bos is None else prepend_bos
+        append = self.append_eos if append_eos is None else append_eos
+        head = BOS if add_special_tokens and prepend else ""
+        tail = EOS if add_special_tokens and append else ""
         cut = truncation_strategy != TruncationStrategy.DO_NOT_TRUNCATE and max_length is not None
-        limit = max_length * self.block_chars if cut else None
+        room = max_length // BYTES_PER_CHAR if cut else None
         rows = [
-            codec.encode(self._compose(t, p, add_special_tokens, limit), block_chars=self.block_chars)
+            self._encode_one(t, p, head=head, tail=tail, room=room, strategy=truncation_strategy)
             for t, p in zip(texts, pairs)
-        ]  # (N_i, block_bytes) each
-        blocks = [len(r) for r in rows]
+        ]
         target = None
         if padding_strategy == PaddingStrategy.LONGEST:
-            target = max(blocks, default=0)
+            target = max((len(r["input_ids"]) for r in rows), default=0)
         elif padding_strategy == PaddingStrategy.MAX_LENGTH and max_length is not None:
             target = max_length
-        if target is not None and pad_to_multiple_of:
-            target = -(-target // pad_to_multiple_of) * pad_to_multiple_of
-        ids, masks = [], []
-        for r, n in zip(rows, blocks):
-            size = n if target is None else max(n, target)
-            padded = np.zeros((size, self.block_bytes), dtype=np.int64)
-            padded[:n] = r
-            ids.append(padded.tolist())
-            masks.append([1] * n + [0] * (size - n))
-        data: dict[str, Any] = {"input_ids": ids}
+        keys = ["input_ids"]
         if return_attention_mask is not False:
-            data["attention_mask"] = masks
-        if return_length:
-            data["length"] = blocks
+            keys.append("attention_mask")
+        if return_special_tokens_mask:
+            keys.append("special_tokens_mask")
+        if return_offsets_mapping:
+            keys.append("offset_mapping")
+        out = []
+        for row in rows:
+            row = {k: row[k] for k in keys}
+            if target is not None:
+                row = self._pad_row(row, target, pad_to_multiple_of)
+            if return_length:
+                row["length"] = len(row["input_ids"])
+            out.append(row)
+        data = {k: [r[k] for r in out] for k in out[0]} if out else {k: [] for k in keys}
         if not batched:
             data = {k: v[0] for k, v in data.items()}
         return BatchEncoding(data, tensor_type=return_tensors, prepend_batch_axis=not batched and bool(return_tensors))
 
-    def pad(self, encoded_inputs: Any, *args: Any, **kwargs: Any) -> BatchEncoding:  # type: ignore[override]
-        """``PreTrainedTokenizer.pad`` over whole blocks (:meth:`_pad`); one text's encoding, whose ``input_ids``
-        are ``(blocks, block_bytes)``, is padded as a batch of one (transformers would read its blocks as texts)."""
-        ids = encoded_inputs.get(self.model_input_names[0]) if isinstance(encoded_inputs, Mapping) else None
-        if ids is not None and len(ids) and np.shape(to_py_obj(ids[0])) == (self.block_bytes,):  # (blocks, bytes)
-            out = super().pad({k: [v] for k, v in encoded_inputs.items()}, *args, **kwargs)
-            return BatchEncoding({k: v[0] for k, v in out.items()}, tensor_type=None)
-        return super().pad(encoded_inputs, *args, **kwargs)
+    def __call__(self, *args: Any, **kwargs: Any) -> BatchEncoding:
+        """``PreTrainedTokenizer.__call__``; ``labels`` from ``text_target`` (with ``text``) carry -100 where their
+        ids are padding, as a loss and ``DataCollatorForSeq2Seq`` expect."""
+        out = super().__call__(*args, **kwargs)
+        if "labels" in out:
+            labels = out["labels"]
+            if hasattr(labels, "masked_fill"):
+                out["labels"] = labels.masked_fill(labels == PAD_ID, IGNORE)
+            elif isinstance(labels, np.ndarray):
+                out["labels"] = np.where(labels == PAD_ID, IGNORE, labels)
+            elif labels and isinstance(labels[0], list):
+                out["labels"] = [[IGNORE if i == PAD_ID else i for i in row] for row in labels]
+            else:
+                out["labels"] = [IGNORE if i == PAD_ID else i for i in labels]
+        return out
+
+    # -- padding ---------------------------------------------------------------------------------
+
+    def _check_side(self, padding_side: str | None) -> None:
+        if (padding_side or self.padding_side) != "right":
+            raise InputError("TokunTokenizer pads on the right only: a model's block positions start at its text")
+
+    def _check_length(self, max_length: int | None) -> None:
+        if max_length is not None and max_length % self.block_bytes:
+            raise InputError(
+                f"max_length {max_length} is not a whole number of blocks: tokun's lengths are multiples of "
+                f"{self.block_bytes} ids (one {self.block_chars}-character block), e.g. "
+                f"{max(1, max_length // self.block_bytes) * self.block_bytes}"
+            )
+
+    def _pad_row(self, row: dict[str, Any], target: int, multiple: int | None) -> dict[str, Any]:
+        """One text's encoding padded on the right to ``target`` ids, rounded up to whole blocks and to a multiple of
+        ``multiple``: PAD_ID, mask 0, special 1, offsets (0, 0)."""
+        step = math.lcm(self.block_bytes, multiple) if multiple else self.block_bytes
+        target = -(-target // step) * step
+        extra = max(0, target - len(row["input_ids"]))
+        fills = {"input_ids": PAD_ID, "attention_mask": 0, "special_tokens_mask": 1, "offset_mapping": (0, 0)}
+        return {k: list(v) + [fills[k]] * extra if k in fills else v for k, v in row.items()}
 
     def _pad(
         self,
@@ -208,80 +424,75 @@ class TokunTokenizer(PreTrainedTokenizer):
         padding_side: str | None = None,
         return_attention_mask: bool | None = None,
     ) -> dict:
-        """One text's encoding padded on the right with zero blocks (mask 0) to ``max_length`` blocks, rounded up
-        to a multiple of ``pad_to_multiple_of`` blocks: what :meth:`pad` and ``DataCollatorWithPadding`` call."""
-        if (padding_side or self.padding_side) != "right":
-            raise ValueError("TokunTokenizer pads on the right only (a block of zeros is U+0000 text on the left)")
-        blocks = encoded_inputs[self.model_input_names[0]]
-        shape = np.shape(blocks)
-        if len(blocks) and (len(shape) != 2 or shape[1] != self.block_bytes):
-            raise ValueError(f"TokunTokenizer pads (blocks, {self.block_bytes}) byte ids, got shape {shape}")
-        n = len(blocks)
-        if padding_strategy == PaddingStrategy.LONGEST:
-            max_length = n
-        if max_length is not None and pad_to_multiple_of:
-            max_length = -(-max_length // pad_to_multiple_of) * pad_to_multiple_of
+        """One text's encoding padded as :meth:`_pad_row` does: what ``pad`` and the data collators call."""
+        self._check_side(padding_side)
+        ids = _flat_ids(encoded_inputs[self.model_input_names[0]], "pad", "each text's flat ids")
+        if len(ids) % self.block_bytes:
+            raise InputError(_not_whole(len(ids), self.block_bytes))
         if return_attention_mask is None:
             return_attention_mask = "attention_mask" in self.model_input_names
-        if return_attention_mask and "attention_mask" not in encoded_inputs:
-            encoded_inputs["attention_mask"] = [1] * n
-        extra = 0 if padding_strategy == PaddingStrategy.DO_NOT_PAD or max_length is None else max(0, max_length - n)
-        encoded_inputs[self.model_input_names[0]] = list(blocks) + [[0] * self.block_bytes for _ in range(extra)]
-        if return_attention_mask:
-            encoded_inputs["attention_mask"] = list(encoded_inputs["attention_mask"]) + [0] * extra
-        return encoded_inputs
+        row = dict(encoded_inputs)
+        row["input_ids"] = ids
+        if return_attention_mask and "attention_mask" not in row:
+            row["attention_mask"] = [int(i != PAD_ID) for i in ids]
+        if padding_strategy == PaddingStrategy.DO_NOT_PAD:
+            return row
+        self._check_length(max_length)
+        target = len(ids) if padding_strategy == PaddingStrategy.LONGEST or max_length is None else max_length
+        return self._pad_row(row, target, pad_to_multiple_of)
 
-    # -- blocks -> text ------------------------------------------------------------------------
+    # -- ids -> text -----------------------------------------------------------------------------
 
-    def _text(self, ids: np.ndarray, *, skip_special_tokens: bool, length: int | None = None) -> str:
-        """One text's byte ids, any shape holding whole characters -> the text: its first ``length`` characters, or
-        without ``length`` all of them with trailing U+0000 dropped."""
-        flat = np.asarray(ids).reshape(-1)
-        if flat.size and (flat.min() < 0 or flat.max() >= BYTE_VALUES):
-            raise ValueError(f"tokun ids are byte values 0-255, got {flat.min()}..{flat.max()}")
-        if length is not None and not 0 <= length <= flat.size // BYTES_PER_CHAR:
-            raise ValueError(f"length {length}: the ids hold {flat.size // BYTES_PER_CHAR} characters")
-        text = codec.decode(flat.astype(np.uint8).reshape(1, -1), length=length) if flat.size else ""
+    def _text(self, ids: list[int], *, skip_special_tokens: bool) -> str:
+        """One text's flat ids -> its text: padding (and -100, a label's padding) dropped."""
+        kept = [i for i in ids if i not in (PAD_ID, IGNORE)]
+        for i in kept:
+            self._check_id(i)
+        if len(kept) % BYTES_PER_CHAR:
+            raise InputError(f"{len(kept)} byte ids do not make whole characters (4 bytes each)")
+        cps = codec.bytes_to_codepoints(np.asarray(kept, dtype=np.uint8).reshape(1, -1)).reshape(-1)
+        text = codec.from_codepoints(cps)
         if skip_special_tokens:
-            text = text.translate(dict.fromkeys(map(ord, self.all_special_tokens)))
+            text = text.translate(dict.fromkeys(map(ord, (BOS, EOS, SEP))))
         return text
 
-    def decode(  # type: ignore[override]
-        self, token_ids: Any, skip_special_tokens: bool = False, length: int | None = None, **kwargs: Any
-    ) -> str | list[str]:
-        """One text's ids, ``(blocks, block_bytes)`` or flat -> its text; ``(batch, blocks, block_bytes)`` -> texts.
-        ``length``: the text's characters (one text), to keep the U+0000 it ends with."""
-        ids = np.asarray(to_py_obj(token_ids))
-        if ids.ndim == 3:
-            if length is not None:
-                raise ValueError("decode of a batch takes no length: batch_decode(ids, lengths=[...])")
-            return [self._text(seq, skip_special_tokens=skip_special_tokens) for seq in ids]
-        return self._text(ids, skip_special_tokens=skip_special_tokens, length=length)
+    def decode(self, token_ids: Any, skip_special_tokens: bool = False, **kwargs: Any) -> str:  # type: ignore[override]
+        """One text's flat ids -> its text, exact (a text ending in U+0000 included: padding is id 256)."""
+        ids = _flat_ids(to_py_obj(token_ids), "decode", "one text's flat ids (a batch: batch_decode)")
+        return self._text(ids, skip_special_tokens=skip_special_tokens)
 
-    def batch_decode(  # type: ignore[override]
-        self,
-        sequences: Any,
-        skip_special_tokens: bool = False,
-        lengths: list[int | None] | None = None,
-        **kwargs: Any,
-    ) -> list[str]:
-        """Several texts' ids (a 3-d array, or a list of per-text ids of any length) -> their texts; ``lengths``
-        (characters, one per text) keeps the U+0000 a text ends with."""
-        seqs = list(sequences)
-        if lengths is None:
-            lengths = [None] * len(seqs)
-        if len(lengths) != len(seqs):
-            raise ValueError(f"{len(seqs)} sequences but {len(lengths)} lengths")
-        return [
-            self._text(np.asarray(to_py_obj(s)), skip_special_tokens=skip_special_tokens, length=n)
-            for s, n in zip(seqs, lengths)
-        ]
+    def batch_decode(self, sequences: Any, skip_special_tokens: bool = False, **kwargs: Any) -> list[str]:  # type: ignore[override]
+        """A batch's ids, ``(batch, length)`` or a list of per-text ids -> their texts."""
+        seqs = to_py_obj(sequences)
+        if hasattr(seqs, "tolist"):
+            seqs = seqs.tolist()
+        return [self.decode(s, skip_special_tokens=skip_special_tokens) for s in seqs]
+
+
+def _not_whole(n: int, block_bytes: int) -> str:
+    return f"{n} ids are not whole blocks: tokun's ids come {block_bytes} to a block (the tokenizer's output)"
+
+
+def _flat_ids(ids: Any, call: str, expected: str) -> list[int]:
+    """``ids`` as a flat list of ints; nested ids (a batch, or the old (blocks, bytes) layout) are a one-line error."""
+    if hasattr(ids, "tolist"):
+        ids = ids.tolist()
+    if isinstance(ids, int):
+        return [ids]
+    ids = list(ids)
+    if any(not isinstance(i, (int, np.integer)) for i in ids):
+        shape = np.shape(ids) if ids and all(isinstance(i, (list, tuple)) for i in ids) else "nested"
+        raise InputError(
+            f"{call} takes {expected}, got ids of shape {shape}: tokun's ids are flat, (batch, blocks * bytes); "
+            "a 3-d (batch, blocks, bytes) array flattens with ids.reshape(len(ids), -1)"
+        )
+    return [int(i) for i in ids]
 
 
 def register() -> None:
     """``AutoConfig.register("tokun", TokunConfig)`` and ``AutoTokenizer.register(TokunConfig,
     tokenizer_class=TokunTokenizer)``: after it, ``AutoTokenizer.from_pretrained(dir)`` loads a saved
-    TokunTokenizer (its ``tokenizer_config.json`` names the class)."""
+    TokunTokenizer in this process (a fresh one needs ``trust_remote_code=True``: module docstring)."""
     AutoConfig.register(TokunConfig.model_type, TokunConfig, exist_ok=True)
     AutoTokenizer.register(TokunConfig, tokenizer_class=TokunTokenizer, exist_ok=True)
 

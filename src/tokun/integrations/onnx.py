@@ -4,10 +4,15 @@
 
     encoder.onnx   input ``bytes``   uint8 (N, B)      -> output ``latents`` float32 (N, L)
     decoder.onnx   input ``latents`` float32 (N, L)    -> output ``logits``  float32 (N, B, 256)
+    verify.onnx    input ``latents`` float32 (N, L)    -> outputs ``bytes`` uint8 (N, B), the decoder's reading, and
+                   ``distance`` float32 (N,), that reading re-encoded against the latent, relative: a block above
+                   0.025 is one to re-check (:mod:`tokun.integrations.onnx_runtime`)
     config.json    the model's ModelConfig (B = block_bytes, 64 for ``4x16``; L = latent_dim, 256)
     model.safetensors  the weights exported: the folder is a tokun model directory too (``--model OUT_DIR``)
 
-with N dynamic. These names and shapes are a contract. :class:`OnnxInference` runs the pair in onnxruntime behind
+with N dynamic. These names and shapes are a contract. :class:`~tokun.integrations.onnx_runtime.OnnxTextTokenizer`
+reads exact text from the three graphs with onnxruntime and numpy only (no PyTorch); :func:`raw_error_rate`
+measures how often the decoder alone misreads a block (``tokun export onnx`` prints it). :class:`OnnxInference` runs the pair in onnxruntime behind
 the interface verified decoding takes (:mod:`tokun.decoding.verify`), so :class:`OnnxTokenizer` reads exact text
 with every model call in onnxruntime: the decoder's reading and its log-probabilities from ``decoder.onnx``, each
 block re-encoded by ``encoder.onnx``. Only the search's scoring of candidate characters uses the weights, through
@@ -28,6 +33,7 @@ import functools
 import logging
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -35,6 +41,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..core import codec
 from ..core.checkpoint import CONFIG, WEIGHTS, atomic_dir, load_model, read_config, write_model
 from ..core.errors import InputError
 from ..core.model import BYTE_VALUES, AutoEncoder
@@ -43,8 +50,8 @@ from ..decoding.slots import CHAR_BYTES, SlotTerms
 from ..decoding.tokenizer import Tokenizer
 from ..decoding.verify import VerifyConfig
 
-ENCODER, DECODER = "encoder.onnx", "decoder.onnx"
-EXPORT_FILES = (ENCODER, DECODER, CONFIG, WEIGHTS)
+ENCODER, DECODER, VERIFY = "encoder.onnx", "decoder.onnx", "verify.onnx"
+EXPORT_FILES = (ENCODER, DECODER, VERIFY, CONFIG, WEIGHTS)
 MIN_OPSET = 18  # torch's exporter (torch.export + onnxscript) writes opset 18 and later
 DEFAULT_OPSET = 18
 
@@ -72,15 +79,32 @@ def _quiet() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _export(module: nn.Module, example: torch.Tensor, name_in: str, name_out: str, path: Path, opset: int) -> None:
-    """One module with one input and one output, dynamic along the first axis, into one self-contained file."""
+class VerifyGraph(nn.Module):
+    """``verify.onnx``: latents ``(N, L)`` -> the decoder's reading ``(N, B)`` uint8 and its re-encoding's relative
+    distance to the latent ``(N,)`` (the latent centred first for centred models, as verified decoding does)."""
+
+    def __init__(self, model: AutoEncoder) -> None:
+        super().__init__()
+        self.encoder, self.decoder, self.centred = model.encoder, model.decoder, model.cfg.center_latent
+
+    def forward(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        rows = self.decoder(latents).argmax(-1)  # (N, B)
+        z = latents - latents.mean(-1, keepdim=True) if self.centred else latents  # (N, L)
+        distance = (self.encoder(rows) - z).norm(dim=-1) / z.norm(dim=-1)  # (N,)
+        return rows.to(torch.uint8), distance
+
+
+def _export(
+    module: nn.Module, example: torch.Tensor, name_in: str, names_out: str | list[str], path: Path, opset: int
+) -> None:
+    """One module with one input, dynamic along the first axis, into one self-contained file."""
     rows = torch.export.Dim("N")
     with _quiet():
         program = torch.onnx.export(
             module,
             (example,),
             input_names=[name_in],
-            output_names=[name_out],
+            output_names=[names_out] if isinstance(names_out, str) else names_out,
             dynamic_shapes=({0: rows},),
             opset_version=opset,
             dynamo=True,
@@ -90,7 +114,7 @@ def _export(module: nn.Module, example: torch.Tensor, name_in: str, name_out: st
 
 
 def export_onnx(model: AutoEncoder, out: str | Path, *, opset: int = DEFAULT_OPSET) -> Path:
-    """Write ``out``/encoder.onnx, decoder.onnx, config.json and model.safetensors (module docstring) from ``model``
+    """Write ``out``/encoder.onnx, decoder.onnx, verify.onnx, config.json and model.safetensors (module docstring) from ``model``
     in float32.
 
     ``out`` must be new, empty, or a previous export (it is replaced as a whole); InputError otherwise."""
@@ -109,10 +133,62 @@ def export_onnx(model: AutoEncoder, out: str | Path, *, opset: int = DEFAULT_OPS
         with atomic_dir(out) as tmp:
             _export(net.encoder, rows, "bytes", "latents", tmp / ENCODER, opset)
             _export(net.decoder, latents, "latents", "logits", tmp / DECODER, opset)
+            _export(VerifyGraph(net).eval(), latents, "latents", ["bytes", "distance"], tmp / VERIFY, opset)
             write_model(net, tmp)
     except OSError as err:
         raise InputError(f"cannot write {out}: {err.strerror or err}") from None
     return out
+
+
+@dataclass(frozen=True)
+class RawErrors:
+    """How often ``decoder.onnx`` alone (argmax) misreads a block, and how many blocks ``verify.onnx`` flags."""
+
+    blocks: int
+    misread: int  # blocks whose argmax reading differs from the text
+    flagged: int  # blocks whose reading re-encodes farther than the flag: re-checked
+    missed: int  # misread blocks not flagged (0: the flag catches every slip)
+
+    @property
+    def rate(self) -> float:
+        return self.misread / max(1, self.blocks)
+
+
+def raw_error_rate(folder: str | Path, texts: list[str]) -> RawErrors:
+    """Run ``verify.onnx`` over ``texts`` encoded by ``encoder.onnx`` (onnxruntime only) and count misread blocks."""
+    from .onnx_runtime import FLAG, OnnxTextTokenizer
+
+    tok = OnnxTextTokenizer(folder)
+    blocks = misread = flagged = missed = 0
+    for text in texts:
+        rows = codec.encode(text, block_chars=tok.block_chars)
+        read, dist = tok.check(tok.encode_bytes(rows))
+        wrong = (read != rows).any(-1)
+        flag = dist > FLAG
+        blocks, misread = blocks + len(rows), misread + int(wrong.sum())
+        flagged, missed = flagged + int(flag.sum()), missed + int((wrong & ~flag).sum())
+    return RawErrors(blocks, misread, flagged, missed)
+
+
+RANDOM_SAMPLE = "random codepoints of planes 0-3 (1,024 blocks, seed 0)"
+
+
+def export_report(folder: str | Path, paths: list[str | Path] | None = None) -> str:
+    """The line ``tokun export onnx`` prints: :func:`raw_error_rate` over the text files of ``paths`` (files or
+    folders of .txt), or without them over :data:`RANDOM_SAMPLE`."""
+    from ..core.sources import random_codepoints
+    from ..core.textio import read_text, text_files
+
+    if paths:
+        files = text_files(list(paths))
+        texts, sample = [read_text(f) for f in files], f"{len(files)} files of {', '.join(map(str, paths))}"
+    else:
+        texts, sample = ["".join(map(chr, random_codepoints("planes0-3", 16 * 1024, seed=0)))], RANDOM_SAMPLE
+    r = raw_error_rate(folder, texts)
+    return (
+        f"decoder.onnx alone misreads {r.misread:,} of {r.blocks:,} blocks ({100 * r.rate:.3f} %) of {sample}; "
+        f"verify.onnx flags {r.flagged:,} for a re-check ({r.missed} misread blocks unflagged)"
+    )
 
 
 class OnnxInference:
