@@ -291,7 +291,7 @@ def cmd_params(args: argparse.Namespace) -> int:
 def cmd_lm(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .lm import compare as lm_train
+    from . import lm as lm_train
 
     if args.lm_command == "generate":
         lm_train.generate(
@@ -330,31 +330,25 @@ def cmd_lm(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    import numpy as np
-
+    split = result["split"]
     print(
-        f"budget {result['budget']} per model; train {result['train_chars']:,} chars, validation {result['val_chars']:,}"
+        f"budget {result['budget']} per model; train {split['train_chars']:,} chars, tune {split['tune_chars']:,}, "
+        f"test {split['test_chars']:,} (choices on tune, figures on test)"
     )
     print(
-        f"{'model':13} {'bits/byte':>9} {'seeds':>13} {'pos/1000ch':>10} {'vocab params':>12} {'body params':>11} "
-        f"{'train ch/s':>10} {'train FLOPs':>11} {'langs won':>9}"
+        f"{'model':18} {'bits/byte':>9} {'95 % interval':>15} {'seeds':>13} {'pos/1000ch':>10} {'vocab params':>12} "
+        f"{'body params':>11} {'train ch/s':>10} {'train FLOPs':>11} {'langs won':>9}"
     )
-    models = result["models"]
-    for kind, m in models.items():
-        wins = sum(
-            all(
-                m["per_language"][lang] <= o["per_language"].get(lang, 1e9)
-                for k, o in models.items()
-                if k != kind and k != m.get("model") and o.get("model") != kind  # `tokun` is one of the others
-            )
-            for lang in m["per_language"]
-        )
+    for row in lm_train.summary_rows(result):
+        lo, hi = row["ci"]
         print(
-            f"{kind:13} {m['bits_per_byte']:>9.4f} {np.std(m['bits_per_byte_seeds'], ddof=min(1, len(m['bits_per_byte_seeds']) - 1)):>6.4f} ({len(m['bits_per_byte_seeds'])}) "
-            f"{m['positions_per_1000_chars']:>10.1f} "
-            f"{m['parameters']['vocabulary']:>12,} {m['parameters']['body']:>11,} {m['train_chars_per_s']:>10,.0f} "
-            f"{m['train_flops']:>11.3g} {wins:>6}/{len(m['per_language'])}"
+            f"{row['model']:18} {row['bits_per_byte']:>9.4f} {f'{lo:.4f}-{hi:.4f}':>15} "
+            f"{row['seeds_std']:>6.4f} ({row['seeds']}) {row['positions_per_1000_chars']:>10.1f} "
+            f"{row['vocabulary_parameters']:>12,} {row['body_parameters']:>11,} {row['train_chars_per_s']:>10,.0f} "
+            f"{row['train_flops']:>11.3g} {row['languages_won']:>6}/{row['languages']}"
         )
+    for pair, p in result["paired"].items():
+        print(f"{pair}: {p['mean']:+.4f} bits/byte, 95 % interval {p['ci'][0]:+.4f} to {p['ci'][1]:+.4f}: {p['verdict']}")
     if result.get("cl100k_positions_per_1000_chars"):
         print(f"cl100k_base reference: {result['cl100k_positions_per_1000_chars']:.1f} positions per 1000 characters")
     return 0
