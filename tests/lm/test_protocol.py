@@ -124,11 +124,16 @@ def test_paired_interval_of_a_mean_difference_matches_the_normal_answer() -> Non
 
 def test_a_constant_difference_has_a_point_interval_and_a_verdict() -> None:
     nbytes = np.array([100, 200, 300])
-    b = np.array([[300.0, 500.0, 800.0], [310.0, 490.0, 820.0]])  # 2 seeds x 3 files
-    better = paired(b - nbytes * 0.1, b, nbytes)  # 0.1 bits per byte lower on every file and seed
+    b = np.array([[300.0, 500.0, 800.0]])  # 1 seed x 3 files
+    better = paired(b - nbytes * 0.1, b, nbytes)  # 0.1 bits per byte lower on every file
     assert better["mean"] == pytest.approx(-0.1) and better["ci"] == pytest.approx((-0.1, -0.1))
     assert better["verdict"] == "win" and paired(b + nbytes * 0.1, b, nbytes)["verdict"] == "loss"
     assert paired(b, b, nbytes)["verdict"] == "tie"
     same = model_interval(np.array([[100.0, 200.0, 300.0]]), nbytes)  # 1 bit per byte on every file
     assert same["mean"] == 1.0 and same["ci"] == pytest.approx((1.0, 1.0))
     assert verdict((-0.2, 0.0)) == "tie"  # an interval touching 0 is not a win
+    # seeds: each model's are drawn on their own, so their spread widens the interval of the difference
+    seeds = np.array([[300.0, 500.0, 800.0], [330.0, 560.0, 890.0]])  # seed 2: 0.3 bits per byte higher
+    spread = paired(seeds - nbytes * 0.1, seeds, nbytes)
+    assert spread["mean"] == pytest.approx(-0.1) and spread["ci"] == pytest.approx((-0.4, 0.2))
+    assert spread["verdict"] == "tie"
