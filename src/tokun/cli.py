@@ -312,21 +312,38 @@ def cmd_lm(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError(f"--device {args.device}: no CUDA device is available")
-    result = lm_train.compare(
-        args.corpora,
-        minutes=args.minutes if args.minutes is not None or args.flops else 8.0,
-        flops=args.flops,
-        seeds=args.seeds,
-        models=tuple(args.models),
-        lr=tuple(args.lr),
-        out=Path(args.out),
-        batch=args.batch_size,
-        seed=args.seed,
-        tokun_model=args.model or "4x16",
-        progress=sys.stderr.isatty(),
-        device=args.device,
-        cfg=lm_train.PRESETS[args.preset],
-    )
+    if args.recipe:
+        result = lm_train.compare_recipe(Path(args.recipe), progress=sys.stderr.isatty())
+        if "models" not in result:  # several contexts: {chars: {model: figures}}
+            print(json.dumps(result, indent=2))
+            return 0
+    elif args.context_chars and len(args.context_chars) > 1:
+        print(json.dumps(lm_train.compare_contexts(
+            args.corpora, context_chars=args.context_chars, minutes=args.minutes, flops=args.flops,
+            seeds=args.seeds, models=tuple(args.models), lr=tuple(args.lr), out=Path(args.out),
+            batch=args.batch_size, seed=args.seed, tokun_model=args.model or "4x16",
+            progress=sys.stderr.isatty(), device=args.device, cfg=lm_train.PRESETS[args.preset],
+            generate_chars=args.generate_chars,
+        ), indent=2))  # fmt: skip
+        return 0
+    else:
+        result = lm_train.compare(
+            args.corpora,
+            minutes=args.minutes if args.minutes is not None or args.flops else 8.0,
+            flops=args.flops,
+            seeds=args.seeds,
+            models=tuple(args.models),
+            lr=tuple(args.lr),
+            out=Path(args.out),
+            batch=args.batch_size,
+            seed=args.seed,
+            tokun_model=args.model or "4x16",
+            progress=sys.stderr.isatty(),
+            device=args.device,
+            cfg=lm_train.PRESETS[args.preset],
+            context_chars=args.context_chars[0] if args.context_chars else None,
+            generate_chars=args.generate_chars,
+        )
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -653,6 +670,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--preset", choices=["cpu", "gpu"], default="cpu", help="body size and contexts (default cpu)")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--out", default="runs/lm", help="where the trained models and compare.json go")
+    c.add_argument(
+        "--context-chars",
+        type=float,
+        nargs="+",
+        help="each model's window spans about this many characters (several: one comparison each, OUT/ctx-N)",
+    )
+    c.add_argument("--generate-chars", type=int, default=200, help="characters generated to time generation (0: none)")
+    c.add_argument("--recipe", help="a recipe file (recipes/lm-compare.toml) instead of the options above")
     c.add_argument("--json", action="store_true")
     g = lm_sub.add_parser("generate", help="continue a prompt with the trained tokun language model")
     g.add_argument("--prompt", required=True)

@@ -265,6 +265,41 @@ def compare_contexts(corpora: list[str], *, context_chars: list[float], out: Pat
     return by_context
 
 
+RECIPE_KEYS = {
+    "corpora", "minutes", "flops", "seeds", "models", "batch", "lr", "seed", "tokun_model", "device", "preset",
+    "context_chars", "stride_share", "generate_chars", "warmup", "decay", "min_ratio", "threads", "out",
+}  # fmt: skip
+
+
+def compare_recipe(path: Path, **overrides: Any) -> dict[str, Any]:
+    """Run the comparison a recipe file describes (``recipes/lm-compare.toml``): its ``[compare]`` table holds
+    :func:`compare`'s arguments (``preset`` for ``cfg``; ``warmup``, ``decay``, ``min_ratio`` for the schedule;
+    ``threads``; ``context_chars``, a list: :func:`compare_contexts`). ``overrides`` (e.g. ``out``) win."""
+    import torch
+
+    table = {**tomllib.loads(Path(path).read_text(encoding="utf-8")).get("compare", {}), **overrides}
+    unknown = set(table) - RECIPE_KEYS
+    if unknown:
+        raise InputError(f"{path}: unknown keys {sorted(unknown)} in [compare]; known: {sorted(RECIPE_KEYS)}")
+    if "corpora" not in table:
+        raise InputError(f"{path}: [compare] needs corpora")
+    if threads := table.pop("threads", None):
+        torch.set_num_threads(int(threads))
+    schedule = replace(Schedule(), **{k: table.pop(k) for k in ("warmup", "decay", "min_ratio") if k in table})
+    corpora, contexts = table.pop("corpora"), table.pop("context_chars", None)
+    table.update(
+        out=Path(table.get("out", "runs/lm")),
+        cfg=PRESETS[table.pop("preset", "cpu")],
+        schedule=schedule,
+        minutes=table.get("minutes"),
+        models=tuple(table.get("models", DEFAULT_MODELS)),
+        lr=tuple(table["lr"]) if isinstance(table.get("lr"), list) else table.get("lr", 1e-3),
+    )
+    if isinstance(contexts, list) and len(contexts) > 1:
+        return compare_contexts(corpora, context_chars=contexts, **table)
+    return compare(corpora, context_chars=contexts[0] if isinstance(contexts, list) else contexts, **table)
+
+
 def languages_won(models: dict[str, dict[str, Any]]) -> dict[str, int]:
     """Per model: the test files where no other model scores lower (`tokun` is not counted against the model it
     names, nor that model against it)."""
