@@ -341,7 +341,7 @@ def cmd_lm(args: argparse.Namespace) -> int:
             progress=sys.stderr.isatty(),
             device=args.device,
             cfg=lm_train.PRESETS[args.preset],
-            context_chars=args.context_chars[0] if args.context_chars else None,
+            context_chars=args.context_chars[0],
             generate_chars=args.generate_chars,
         )
     if args.json:
@@ -674,7 +674,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--context-chars",
         type=float,
         nargs="+",
-        help="each model's window spans about this many characters (several: one comparison each, OUT/ctx-N)",
+        default=[160.0],
+        help="each model's window spans about this many characters (default 160; several: one comparison each, "
+        "OUT/ctx-N)",
     )
     c.add_argument("--generate-chars", type=int, default=200, help="characters generated to time generation (0: none)")
     c.add_argument("--recipe", help="a recipe file (recipes/lm-compare.toml) instead of the options above")

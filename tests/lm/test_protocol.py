@@ -137,3 +137,20 @@ def test_a_constant_difference_has_a_point_interval_and_a_verdict() -> None:
     spread = paired(seeds - nbytes * 0.1, seeds, nbytes)
     assert spread["mean"] == pytest.approx(-0.1) and spread["ci"] == pytest.approx((-0.4, 0.2))
     assert spread["verdict"] == "tie"
+
+
+@pytest.mark.parametrize("recipe", ["lm-compare.toml", "lm-contexts.toml"])
+def test_recipes_name_only_what_compare_takes(recipe: str, monkeypatch, tmp_path) -> None:
+    """The recipe files run through compare_recipe: every key known, the schedule's shares and contexts passed on."""
+    import importlib
+
+    from ..conftest import ROOT
+
+    module = importlib.import_module("tokun.lm.compare")
+    calls = []
+    monkeypatch.setattr(module, "compare", lambda corpora, **kw: calls.append(kw) or {"models": {}, "paired": {}})
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)
+    module.compare_recipe(ROOT / "recipes" / recipe, out=tmp_path)
+    contexts = {kw["context_chars"] for kw in calls}
+    assert contexts == ({160} if recipe == "lm-compare.toml" else {150, 600, 2400})
+    assert all(kw["schedule"].warmup == 0.1 and kw["flops"] >= 1e13 and kw["seeds"] == 3 for kw in calls)

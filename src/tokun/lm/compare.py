@@ -44,6 +44,7 @@ PRESETS = {
 # windows span about the same text: 256 bytes ~ 147 characters, 128 BPE tokens ~ 189, 32 word patches of <= 8
 # characters ~ 164 (on the corpora). tokun-direct keeps its 64 blocks of 16 characters (the design before).
 CONTEXTS = {"tokun-direct": 64, "bytes": 256, "bpe": 128, "patch": 32}
+DEFAULT_CONTEXT_CHARS = 160.0  # every model's window spans about this many characters (None: CONTEXTS' positions)
 DEFAULT_MODELS = ("tokun", "patch-learned", "tokun-direct", "bytes", "bpe")
 PAIRS = (("tokun", "bpe"), ("tokun", "bytes"))  # the paired differences reported, with their verdicts
 
@@ -90,7 +91,7 @@ def compare(
     progress: bool = True,
     device: str = "cpu",
     cfg: LMConfig | None = None,
-    context_chars: float | None = None,
+    context_chars: float | None = DEFAULT_CONTEXT_CHARS,
     schedule: Schedule = Schedule(),
     stride_share: float = 0.5,
     generate_chars: int = 200,
@@ -99,7 +100,7 @@ def compare(
     report them on the test split (the protocol: this module's docstring). ``tokun`` trains every model of
     :data:`BEST_OF` and reports the one best on tune. Several rates ``lr``: each model's is the best on tune of one
     run per rate (the first seed, whose run is then reused). ``context_chars``: every model's window spans about
-    that many characters. Writes ``out/compare.json`` and each model's files; returns the JSON."""
+    that many characters of its training text (None: :data:`CONTEXTS`' positions, unequal in characters). Writes ``out/compare.json`` and each model's files; returns the JSON."""
     base = cfg or LMConfig()
     rates = tuple(lr) if isinstance(lr, (tuple, list)) else (lr,)
     if not rates or min(rates) <= 0:
@@ -297,7 +298,9 @@ def compare_recipe(path: Path, **overrides: Any) -> dict[str, Any]:
     )
     if isinstance(contexts, list) and len(contexts) > 1:
         return compare_contexts(corpora, context_chars=contexts, **table)
-    return compare(corpora, context_chars=contexts[0] if isinstance(contexts, list) else contexts, **table)
+    if isinstance(contexts, list):
+        contexts = contexts[0]
+    return compare(corpora, context_chars=contexts or DEFAULT_CONTEXT_CHARS, **table)
 
 
 def languages_won(models: dict[str, dict[str, Any]]) -> dict[str, int]:
