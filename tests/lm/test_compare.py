@@ -209,7 +209,7 @@ def test_learning_rate_sweep_picks_the_rate_that_learns(tmp_path) -> None:
     cfg = LMConfig(dim=32, layers=1, heads=2, ffn=64, context=8)
     result = compare(
         [str(corpus)], minutes=None, flops=1e9, models=("bytes",), lr=(1e-7, 3e-3), out=tmp_path / "o",
-        batch=4, progress=False, cfg=cfg,
+        batch=4, progress=False, cfg=cfg, context_chars=None, generate_chars=0,
     )  # fmt: skip
     m = result["models"]["bytes"]
     assert set(m["lr_sweep"]) == {"1e-07", "0.003"}
