@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tokun.lm.compare import generate, model_folder
+from tokun.lm import generate, model_folder
 
 PROMPTS = ["The history of the ", "Le gouvernement a ", "Москва является ", "東京は日本の", "القاهرة هي "]
 

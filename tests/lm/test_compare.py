@@ -110,21 +110,6 @@ def test_macs_per_block_of_4x16() -> None:
     assert with_mlp - dec == 2 * 256 * 1024  # up and down projections, once per latent
 
 
-def test_units_cut_text_for_each_model() -> None:
-    from tokun.lm.compare import Units
-
-    text = "Hello world, héllo wörld! " * 200
-    for kind in ("tokun", "bytes", "bpe"):
-        units = Units(kind, text, bpe_vocab=300)
-        windows = units.windows(text, context=8)
-        # every UTF-8 byte after each window's first unit is predicted exactly once
-        assert 0 < sum(n for _, n in windows) <= len(text.encode("utf-8"))
-        batch = units.batch(__import__("numpy").random.default_rng(0), 2, 8)
-        assert batch.shape[:2] == (2, 9)
-    assert Units("bpe", text, bpe_vocab=300).positions(text) < Units("bytes", text).positions(text)
-    assert Units("tokun", text).positions(text) == -(-len(text) // 16)
-
-
 @pytest.mark.parametrize("model, message", [("4x4x8", "32 characters"), ("no-such-model", "unknown model")])
 def test_compare_refuses_models_it_cannot_compare_up_front(model: str, message: str, capsys) -> None:
     from tokun.cli import main
@@ -135,10 +120,18 @@ def test_compare_refuses_models_it_cannot_compare_up_front(model: str, message: 
 
 
 @pytest.mark.slow
-def test_compare_json_holds_every_model_seed_and_budget(tmp_path) -> None:
+def test_compare_json_holds_every_model_seed_and_budget(tmp_path, monkeypatch) -> None:
     """The `tokun lm compare --json` contract: budget, per-model seeds, FLOPs, patch scheme, parameters, languages;
-    `tokun` is the best tokun patch model and says which."""
+    the protocol's keys (split, chosen_on, intervals, scored bytes, paired verdicts); `tokun` is the tokun patch
+    model best on tune, chosen by a pick that is given tune scores only, and says which."""
+    import importlib
+
+    from tokun.core.splits import split_three
     from tokun.lm.compare import BEST_OF, compare
+
+    compare_module = importlib.import_module("tokun.lm.compare")  # the package's `compare` is the function
+    picks = []
+    monkeypatch.setattr(compare_module, "pick_best", lambda tune: picks.append(dict(tune)) or min(tune, key=tune.get))
 
     from ..conftest import FIXTURE
 
@@ -149,31 +142,45 @@ def test_compare_json_holds_every_model_seed_and_budget(tmp_path) -> None:
         (corpus / f"{name}.txt").write_text("\n".join(part * 30) + "\n", encoding="utf-8")
     cfg = LMConfig(dim=32, layers=1, heads=2, ffn=64, context=8)
     result = compare(
-        [str(corpus)], minutes=0.02, flops=2e8, seeds=2, models=("tokun", "patch-learned", "bytes"), out=tmp_path / "o",
-        batch=4, progress=False, cfg=cfg,
+        [str(corpus)], minutes=0.02, flops=2e8, seeds=2, models=("tokun", "patch-learned", "bytes", "bpe"),
+        out=tmp_path / "o", batch=4, progress=False, cfg=cfg, generate_chars=10,
     )  # fmt: skip
     assert result["budget"] == {"minutes": 0.02, "flops": 2e8, "seeds": 2}
+    test_bytes = sum(len(split_three(f.read_text(encoding="utf-8"))[2].encode("utf-8")) for f in corpus.iterdir())
+    assert result["chosen_on"] == "tune" and set(result["split"]) == {"train_chars", "tune_chars", "test_chars"}
+    assert sum(result["test_bytes_per_file"].values()) == test_bytes
+    assert set(result["paired"]) == {"tokun-bpe", "tokun-bytes"}
+    for pair in result["paired"].values():
+        lo, hi = pair["ci"]
+        assert lo <= pair["mean"] <= hi and pair["verdict"] == ("win" if hi < 0 else "loss" if lo > 0 else "tie")
+    assert result["flops"]["pretraining"]["tokun_autoencoder"] > 1e14  # the 4x16 recipe's, on its own line
     assert set(result["models"]) >= {"tokun", "patch-learned", "bytes"}
     for name, m in result["models"].items():
         assert len(m["bits_per_byte_seeds"]) == 2 and 0 < m["bits_per_byte"] < 20, name
         assert abs(m["bits_per_byte"] - sum(m["bits_per_byte_seeds"]) / 2) < 1e-9
         assert m["train_flops"] > 0 and set(m["per_language"]) == {"a", "b"}
         assert {"body", "vocabulary", "trainable"} <= set(m["parameters"])
+        assert m["scored_bytes"] == test_bytes, name  # every byte of the test text, by every model
+        lo, hi = m["bits_per_byte_ci"]
+        assert lo <= m["bits_per_byte"] <= hi and m["context_chars"] > 0 and m["inference_flops_per_byte"] > 0
+        assert m["generate_chars_per_s"] > 0
     tokun = result["models"]["tokun"]
+    # the pick saw the tune figures of BEST_OF, nothing else, and `tokun` is its choice
+    tune = {m: result["models"][m]["tune_bits_per_byte"] for m in BEST_OF}
+    assert picks[-1] == tune and tokun["model"] == min(tune, key=tune.get)
     # `tokun` trains every model of BEST_OF and reports the best
     assert tokun["model"] in BEST_OF and set(BEST_OF) <= set(result["models"])
-    assert tokun["bits_per_byte"] == min(result["models"][m]["bits_per_byte"] for m in BEST_OF)
     assert tokun["patch"] == result["models"][tokun["model"]]["patch"] in ("words", "words-8", "fixed-16")
     assert result["models"]["patch-learned"]["patch"] == "words-8" and result["models"]["bytes"]["patch"] == "byte"
     # generation from a saved patch model: seeded sampling is reproducible, and streamed as it goes
     import io
 
-    from tokun.lm.compare import generate, model_folder
+    from tokun.lm import generate, model_folder
 
     assert model_folder(tmp_path / "o", "tokun") == tmp_path / "o" / tokun["model"]
     with pytest.raises(ModelError, match="no comparison"):
         model_folder(tmp_path, "tokun")
-    for name in ("tokun-words", "tokun-words8-tuned", "patch-learned", "bytes"):
+    for name in ("tokun-words", "tokun-words8-tuned", "patch-learned", "bytes", "bpe"):
         stream = io.StringIO()
         a = generate("Bonjour, ", folder=tmp_path / "o" / name, blocks=4, seed=1, stream=stream)
         b = generate("Bonjour, ", folder=tmp_path / "o" / name, blocks=4, seed=1)
@@ -186,33 +193,8 @@ def test_compare_json_holds_every_model_seed_and_budget(tmp_path) -> None:
         generate("x", folder=tmp_path / "o" / "odd")
 
 
-def test_evaluation_windows_score_every_unit_once() -> None:
-    """Windows overlap by one position, so every unit of a text but its first is scored once, and the UTF-8 bytes
-    counted are exactly those of the scored units (a BPE window edge inside a character included)."""
-    from tokun.lm.compare import Units
-    from tokun.lm.patch_model import Patched
-
-    from ..conftest import FIXTURE
-
-    text = FIXTURE.read_text(encoding="utf-8")
-    train = text * 3
-    total = len(text.encode("utf-8"))
-    for name, first in (
-        ("bytes", 1),
-        ("bpe", None),
-        ("tokun", len(text[:16].encode("utf-8"))),
-        ("patch", int(Patched.of(text, "words").nbytes[0])),
-    ):
-        units = Units(name, train)
-        if name == "bpe":
-            first = int(units.token_bytes[units.ids(text)[0]])
-            assert units.token_bytes[units.ids(text)].sum() == total  # byte-level: every byte in exactly one token
-        counted = sum(n for _, n in units.windows(text, context=7))
-        assert counted == total - first, name
-
-
 def test_generation_window_caches_what_a_full_pass_computes() -> None:
-    from tokun.lm.compare import GlobalWindow
+    from tokun.lm import GlobalWindow
 
     lm = TokunLM(AutoEncoder(AUTO), CFG, latent_scale=1.0).eval()
     rows = torch.randint(0, 256, (1, 13, AUTO.block_bytes), dtype=torch.uint8)
@@ -228,7 +210,7 @@ def test_generation_window_caches_what_a_full_pass_computes() -> None:
 
 
 def test_learning_rate_sweep_picks_the_rate_that_learns(tmp_path) -> None:
-    """Several --lr: each model's rate is tuned on part of the training text, reported, and used for its runs."""
+    """Several --lr: each model's rate is the best on the tune split, reported, and used for its runs."""
     from tokun.lm.compare import compare
 
     from ..conftest import FIXTURE
@@ -237,32 +219,34 @@ def test_learning_rate_sweep_picks_the_rate_that_learns(tmp_path) -> None:
     corpus.write_text(FIXTURE.read_text(encoding="utf-8") * 20, encoding="utf-8")
     cfg = LMConfig(dim=32, layers=1, heads=2, ffn=64, context=8)
     result = compare(
-        [str(corpus)], minutes=0.05, flops=1e9, models=("bytes",), lr=(1e-7, 3e-3), out=tmp_path / "o",
-        batch=4, progress=False, cfg=cfg,
+        [str(corpus)], minutes=None, flops=1e9, models=("bytes",), lr=(1e-7, 3e-3), out=tmp_path / "o",
+        batch=4, progress=False, cfg=cfg, context_chars=None, generate_chars=0,
     )  # fmt: skip
     m = result["models"]["bytes"]
     assert set(m["lr_sweep"]) == {"1e-07", "0.003"}
     assert m["lr_sweep"]["0.003"] < m["lr_sweep"]["1e-07"] - 0.5  # a rate too small barely moves from uniform
     assert m["lr"] == 3e-3
+    assert m["steps"] == result["models"]["bytes"]["planned_steps"]  # the sweep's run at 3e-3 is the first seed's
 
 
 def test_token_text_streams_bpe_and_bytes_back_exactly(tmp_path) -> None:
     """Generated byte/BPE tokens are turned into text token by token; a character cut between tokens waits."""
-    from tokun.lm.compare import TokenText, Units
+    from tokun.lm.data import TokenText
+    from tokun.lm.zoo import TokenModel
 
     from ..conftest import FIXTURE
 
     text = FIXTURE.read_text(encoding="utf-8")
-    Units("bpe", text, bpe_vocab=300).bpe.save(str(tmp_path / "bpe.json"))
+    bpe = TokenModel("bpe", text).bpe
     for kind in ("bpe", "bytes"):
-        stream = TokenText(kind, tmp_path)
+        stream = TokenText(bpe if kind == "bpe" else None)
         pieces = [stream.piece(i) for i in stream.ids(text)]
         assert "".join(pieces) == text, kind
         assert "\ufffd" not in "".join(pieces) and any(p == "" for p in pieces), kind  # waited inside characters
 
 
 def test_cli_help_names_every_model_compare_knows(capsys, monkeypatch) -> None:
-    """The CLI's model list comes from the library (lm/names.py, which compare uses)."""
+    """The CLI's model list comes from the library (lm.zoo), so it cannot drift."""
     from tokun.cli import main
     from tokun.lm.compare import BEST_OF, MODELS
 

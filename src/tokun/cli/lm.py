@@ -1,24 +1,28 @@
-"""``tokun params`` and ``tokun lm``: tokun as the input and output layers of a language model."""
+"""``tokun params`` and ``tokun lm``: tokun as the input and output layers of a language model. Their flags list the
+library's model names, so they are added when the command is used (``tokun --help`` imports no torch)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from ..lm.names import BEST_OF, MODELS, PRESET_NAMES
 from .common import add_json, command, print_json, set_threads
 
 
 def add_params(sub: argparse._SubParsersAction) -> None:
-    from ..lm.params import LLMS
-
-    p = command(
+    command(
         sub,
         "params",
         cmd_params,
         "parameters of a llama-style model, with its vocabulary layers replaced by tokun",
         model=False,
+        flags=_params_flags,
     )
+
+
+def _params_flags(p: argparse.ArgumentParser) -> None:
+    from ..lm.params import LLMS
+
     p.add_argument("--llm", required=True, help=", ".join(LLMS))
     p.add_argument("--tokun", default="4x16", help="tokun preset replacing the vocabulary layers")
     p.add_argument("--text", nargs="*", help="texts on which to measure cl100k positions per 1,000 characters")
@@ -51,10 +55,18 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 def add_lm(sub: argparse._SubParsersAction) -> None:
-    p = command(sub, "lm", None, "a small llama over tokun latents, compared with bytes and BPE", model=False)
+    command(
+        sub, "lm", None, "a small llama over tokun latents, compared with bytes and BPE", model=False, flags=_lm_flags
+    )
+
+
+def _lm_flags(p: argparse.ArgumentParser) -> None:
+    from ..lm.compare import DEFAULT_MODELS, PRESETS
+    from ..lm.zoo import BEST_OF, MODELS
+
     p.add_argument("--model", default=None, help="tokun model at both ends (default: 4x16)")
     lm_sub = p.add_subparsers(dest="lm_command", required=True, metavar="LM_COMMAND")
-    c = lm_sub.add_parser("compare", help="train tokun, byte and BPE models for the same time; bits per byte")
+    c = lm_sub.add_parser("compare", help="train tokun, byte and BPE models on the same FLOPs; bits per byte on test")
     c.set_defaults(func=cmd_lm_compare)
     c.add_argument(
         "--corpora",
@@ -64,13 +76,13 @@ def add_lm(sub: argparse._SubParsersAction) -> None:
     )
     c.add_argument("--minutes", type=float, help="training wall-clock per model and seed (default 8 without --flops)")
     c.add_argument("--flops", type=float, help="training FLOPs per model and seed (ends first of this and --minutes)")
-    c.add_argument("--seeds", type=int, default=1, help="seeds per model: mean and spread reported (default 1)")
+    c.add_argument("--seeds", type=int, default=1, help="seeds per model: mean and 95 %% interval (default 1)")
     c.add_argument(
         "--models",
         nargs="+",
-        default=["tokun", "patch-learned", "tokun-direct", "bytes", "bpe"],
+        default=list(DEFAULT_MODELS),
         metavar="NAME",
-        help=f"tokun (the best of {', '.join(BEST_OF)}), "
+        help=f"tokun (the best of {', '.join(BEST_OF)}, chosen on the tune split), "
         + ", ".join(m for m in MODELS if m not in ("tokun", *BEST_OF))
         + " (each of the four also by its name)",
     )
@@ -79,17 +91,27 @@ def add_lm(sub: argparse._SubParsersAction) -> None:
         type=float,
         nargs="+",
         default=[1e-3],
-        help="peak learning rate (default 1e-3); several: each model's is tuned by a sweep on part of the training text",
+        help="peak learning rate (default 1e-3); several: each model's is chosen by a sweep scored on the tune split",
     )
     c.add_argument("--model", default=argparse.SUPPRESS, help="tokun model at both ends (default: 4x16)")
     c.add_argument("--batch-size", type=int, default=16)
     c.add_argument("--threads", type=int)
     c.add_argument("--device", default="cpu", help="cpu or cuda")
-    c.add_argument("--preset", choices=PRESET_NAMES, default="cpu", help="body size and contexts (default cpu)")
+    c.add_argument("--preset", choices=sorted(PRESETS), default="cpu", help="body size and contexts (default cpu)")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--out", default="runs/lm", help="where the trained models and compare.json go")
+    c.add_argument(
+        "--context-chars",
+        type=float,
+        nargs="+",
+        default=[160.0],
+        help="each model's window spans about this many characters (default 160; several: one comparison each, "
+        "OUT/ctx-N)",
+    )
+    c.add_argument("--generate-chars", type=int, default=200, help="characters generated to time generation (0: none)")
+    c.add_argument("--recipe", help="a recipe file (recipes/lm-compare.toml) instead of the options above")
     c.add_argument("--json", action="store_true")
-    g = lm_sub.add_parser("generate", help="continue a prompt with the trained tokun language model")
+    g = lm_sub.add_parser("generate", help="continue a prompt with a trained language model")
     g.set_defaults(func=cmd_lm_generate)
     g.add_argument("--prompt", required=True)
     g.add_argument(
@@ -114,11 +136,11 @@ def add_lm(sub: argparse._SubParsersAction) -> None:
 def cmd_lm_generate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..lm import compare
+    from ..lm.generate import generate, model_folder
 
-    compare.generate(
+    generate(
         args.prompt,
-        folder=compare.model_folder(Path(args.out), args.model_name),
+        folder=model_folder(Path(args.out), args.model_name),
         blocks=args.blocks,
         chars=args.chars,
         temperature=args.temperature,
@@ -136,45 +158,56 @@ def cmd_lm_compare(args: argparse.Namespace) -> int:
     import torch
 
     from ..core.errors import InputError
-    from ..lm import compare
-    from ..lm.summary import languages_won, seed_spread
+    from ..lm.compare import PRESETS, compare, compare_contexts, compare_recipe, summary_rows
 
     set_threads(args.threads)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError(f"--device {args.device}: no CUDA device is available")
-    result = compare.compare(
-        args.corpora,
-        minutes=args.minutes if args.minutes is not None or args.flops else 8.0,
-        flops=args.flops,
-        seeds=args.seeds,
-        models=tuple(args.models),
-        lr=tuple(args.lr),
-        out=Path(args.out),
-        batch=args.batch_size,
-        seed=args.seed,
-        tokun_model=args.model or "4x16",
-        progress=sys.stderr.isatty(),
-        device=args.device,
-        cfg=compare.PRESETS[args.preset],
-    )
+    progress = sys.stderr.isatty()
+    if args.recipe:
+        result = compare_recipe(Path(args.recipe), progress=progress)
+        if "models" not in result:  # several contexts: {chars: {model: figures}}
+            return print_json(result)
+    else:
+        options = dict(
+            minutes=args.minutes if args.minutes is not None or args.flops else 8.0,
+            flops=args.flops,
+            seeds=args.seeds,
+            models=tuple(args.models),
+            lr=tuple(args.lr),
+            out=Path(args.out),
+            batch=args.batch_size,
+            seed=args.seed,
+            tokun_model=args.model or "4x16",
+            progress=progress,
+            device=args.device,
+            cfg=PRESETS[args.preset],
+            generate_chars=args.generate_chars,
+        )
+        if len(args.context_chars) > 1:
+            return print_json(compare_contexts(args.corpora, context_chars=args.context_chars, **options))
+        result = compare(args.corpora, context_chars=args.context_chars[0], **options)
     if args.json:
         return print_json(result)
+    split = result["split"]
     print(
-        f"budget {result['budget']} per model; train {result['train_chars']:,} chars, validation {result['val_chars']:,}"
+        f"budget {result['budget']} per model; train {split['train_chars']:,} chars, tune {split['tune_chars']:,}, "
+        f"test {split['test_chars']:,} (choices on tune, figures on test)"
     )
     print(
-        f"{'model':13} {'bits/byte':>9} {'seeds':>13} {'pos/1000ch':>10} {'vocab params':>12} {'body params':>11} "
-        f"{'train ch/s':>10} {'train FLOPs':>11} {'langs won':>9}"
+        f"{'model':18} {'bits/byte':>9} {'95 % interval':>15} {'seeds':>13} {'pos/1000ch':>10} {'vocab params':>12} "
+        f"{'body params':>11} {'train ch/s':>10} {'train FLOPs':>11} {'langs won':>9}"
     )
-    models = result["models"]
-    for kind, m in models.items():
-        seeds = m["bits_per_byte_seeds"]
+    for row in summary_rows(result):
+        lo, hi = row["ci"]
         print(
-            f"{kind:13} {m['bits_per_byte']:>9.4f} {seed_spread(seeds):>6.4f} ({len(seeds)}) "
-            f"{m['positions_per_1000_chars']:>10.1f} "
-            f"{m['parameters']['vocabulary']:>12,} {m['parameters']['body']:>11,} {m['train_chars_per_s']:>10,.0f} "
-            f"{m['train_flops']:>11.3g} {languages_won(models, kind):>6}/{len(m['per_language'])}"
+            f"{row['model']:18} {row['bits_per_byte']:>9.4f} {f'{lo:.4f}-{hi:.4f}':>15} "
+            f"{row['seeds_std']:>6.4f} ({row['seeds']}) {row['positions_per_1000_chars']:>10.1f} "
+            f"{row['vocabulary_parameters']:>12,} {row['body_parameters']:>11,} {row['train_chars_per_s']:>10,.0f} "
+            f"{row['train_flops']:>11.3g} {row['languages_won']:>6}/{row['languages']}"
         )
+    for pair, p in result["paired"].items():
+        print(f"{pair}: {p['mean']:+.4f} bits/byte, 95 % interval {p['ci'][0]:+.4f} to {p['ci'][1]:+.4f}: {p['verdict']}")
     if result.get("cl100k_positions_per_1000_chars"):
         print(f"cl100k_base reference: {result['cl100k_positions_per_1000_chars']:.1f} positions per 1000 characters")
     return 0

@@ -12,6 +12,7 @@ and atomic outputs, data sources (random codepoints, corpora), corpus splits, di
     textio.py         reading text with clear errors, atomic output files
     shards.py         Parquet shards of latents: schema, atomic writes, reading in order (pyarrow, lazily)
     errors.py         exceptions for user mistakes, each with a one-line message
+    optim.py          the learning-rate schedule and AdamW that every trainer shares
     version.py        the package version (from the installed metadata)
     reference.py      the reference BPE tokenizer (tiktoken cl100k_base, offline), imported lazily
 """

@@ -7,6 +7,7 @@ from pathlib import Path
 from .textio import atomic_output, read_text, text_files
 
 VAL_EVERY = 10  # every 10th line of a text (the 1st, 11th...) is validation
+TEST_AT = 5  # split_three: the line after the middle of every ten (the 6th, 16th...) is test
 
 
 def split_lines(text: str) -> tuple[str, str]:
@@ -18,6 +19,22 @@ def split_lines(text: str) -> tuple[str, str]:
     lines = text.splitlines()
     train = "\n".join(line for i, line in enumerate(lines) if i % VAL_EVERY)
     return train, "\n".join(line for i, line in enumerate(lines) if i % VAL_EVERY == 0)
+
+
+def split_three(text: str) -> tuple[str, str, str]:
+    r"""(train, tune, test) text of ``text``, by line: of every :data:`VAL_EVERY` lines, the first to tune (the
+    lines :func:`split_lines` holds out), the :data:`TEST_AT`-th to test, the rest to train. Disjoint, and together
+    every line once.
+
+    >>> split_three("\n".join("abcdefghijk"))
+    ('b\nc\nd\ne\ng\nh\ni\nj', 'a\nk', 'f')
+    """
+    lines = text.splitlines()
+    parts: tuple[list[str], list[str], list[str]] = ([], [], [])
+    for i, line in enumerate(lines):
+        parts[1 if i % VAL_EVERY == 0 else 2 if i % VAL_EVERY == TEST_AT else 0].append(line)
+    train, tune, test = ("\n".join(part) for part in parts)
+    return train, tune, test
 
 
 def split_tail(text: str) -> tuple[str, str]:

@@ -31,7 +31,7 @@ from ..core import checkpoint
 from ..core.config import ModelConfig
 from ..core.errors import ModelError
 from ..core.model import AutoEncoder
-from ..lm.compare import load_lm
+from ..lm import load_lm
 
 HUB_FILES = [checkpoint.CONFIG, checkpoint.WEIGHTS, "bpe.json"]  # what a tokun model directory may hold
 METADATA = {"library_name": "tokun", "repo_url": "https://github.com/apehex/tokun", "tags": ["tokenizer", "tokun"]}
@@ -159,5 +159,5 @@ class TokunLanguageModel(nn.Module, _HubModel, **METADATA):  # type: ignore[call
 
     @classmethod
     def _from_folder(cls, folder: Path) -> TokunLanguageModel:
-        model, config = load_lm(folder)
-        return cls(model, config)
+        model = load_lm(folder)
+        return cls(model.network, model.meta())

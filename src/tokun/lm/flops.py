@@ -91,6 +91,19 @@ def model_train_flops(parts: Sequence[Part]) -> int:
     return sum(part_flops(part) for part in parts)
 
 
+def forward_flops(parts: Sequence[Part]) -> int:
+    """FLOPs of running the parts forward only (inference): ``2 N T`` each, attention's forward term once.
+
+    >>> forward_flops([Part("body", parameters=5000, tokens=10, layers=2, context=10, attention_dim=8)])
+    103200
+    """
+    return sum(
+        dense_flops(p.parameters, p.tokens, Mode.FROZEN)
+        + attention_flops(p.layers, p.context, p.attention_dim, p.tokens, Mode.FROZEN)
+        for p in parts
+    )
+
+
 def flops_by_part(parts: Sequence[Part]) -> dict[str, int]:
     """``{name: FLOPs}`` of each part (parts sharing a name are added), for reports."""
     out: dict[str, int] = {}

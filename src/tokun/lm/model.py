@@ -182,12 +182,15 @@ class TokunLM(nn.Module):
     def forward(self, blocks: torch.Tensor) -> torch.Tensor:
         return self.output(self.body(self.input(blocks)))  # (B, T, 64, 256)
 
-    def loss(self, blocks: torch.Tensor) -> tuple[torch.Tensor, int]:
-        """Summed NLL (nats) of each next block's bytes given the previous blocks, and the count of predictions."""
+    def nll(self, blocks: torch.Tensor) -> torch.Tensor:
+        """``(B, T-1)`` NLL (nats) of each next block's 64 bytes given the blocks before it."""
         logits = self(blocks[:, :-1])  # (B, T-1, 64, 256)
         target = blocks[:, 1:].long()  # (B, T-1, 64)
-        nll = F.cross_entropy(logits.reshape(-1, 256), target.reshape(-1), reduction="sum")
-        return nll, target.numel()
+        return F.cross_entropy(logits.transpose(1, -1), target.transpose(1, -1), reduction="none").sum(1)
+
+    def loss(self, blocks: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """Summed NLL (nats) of each next block's bytes given the previous blocks, and the count of predictions."""
+        return self.nll(blocks).sum(), blocks[:, 1:].numel()
 
 
 class TokenLM(nn.Module):
@@ -211,12 +214,13 @@ class TokenLM(nn.Module):
         """``(B, T, dim)`` states -> ``(B, T, V)`` logits of the next token (the tied embedding)."""
         return states @ self.embed.weight.T
 
+    def nll(self, ids: torch.Tensor) -> torch.Tensor:
+        """``(B, T-1)`` NLL (nats) of each next token given the tokens before it."""
+        logits = self(ids[:, :-1])  # (B, T-1, V)
+        return F.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")
+
     def loss(self, ids: torch.Tensor) -> tuple[torch.Tensor, int]:
-        logits = self(ids[:, :-1])
-        target = ids[:, 1:]
-        return F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), target.reshape(-1), reduction="sum"
-        ), target.numel()
+        return self.nll(ids).sum(), ids[:, 1:].numel()
 
 
 def vocabulary_and_body_parameters(model: nn.Module) -> dict[str, int]:

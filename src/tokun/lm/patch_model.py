@@ -60,9 +60,12 @@ class Patched:
 
     @classmethod
     def of(cls, text: str, scheme: str) -> Patched:
-        if "\x00" in text:
+        return cls.of_patches(patches_of(text, scheme))
+
+    @classmethod
+    def of_patches(cls, patches: list[str]) -> Patched:
+        if any("\x00" in patch for patch in patches):
             raise InputError("the patch models close a patch with U+0000: text holding U+0000 cannot be scored")
-        patches = patches_of(text, scheme)
         cps, _ = pad_patches(patches, BLOCK_CHARS)  # (N, 16)
         units = np.zeros((len(patches), UNITS), dtype=np.uint8)  # (N, U): zeros close each patch
         nbytes = np.zeros(len(patches), dtype=np.int64)
@@ -128,13 +131,14 @@ class PatchLM(nn.Module):
         """``(B, P, 64)`` patches -> ``(B, P, dim)``: the state after each patch, which predicts the next."""
         return self.body(self.input(blocks))
 
+    def nll(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """``(B, T)`` NLL (nats) of each next patch's bytes and closing byte given the patches before it."""
+        blocks, units = batch  # (B, T+1, 64), (B, T+1, U)
+        return -self.local.log_prob(self.states(blocks[:, :-1]), units[:, 1:])  # (B, T)
+
     def loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, int]:
         """Summed NLL (nats) of each next patch's bytes and closing byte, and the count of units scored."""
-        blocks, units = batch  # (B, T+1, 64), (B, T+1, U)
-        states = self.states(blocks[:, :-1])  # (B, T, dim)
-        target = units[:, 1:]  # (B, T, U)
-        nll = -self.local.log_prob(states, target).sum()
-        return nll, int(self.local.scored(target).sum())
+        return self.nll(batch).sum(), int(self.local.scored(batch[1][:, 1:]).sum())
 
     def flop_parts(self, patches: int, runs: Sequence[tuple[int, int]] | None = None) -> list[Part]:
         """Training FLOPs of ``patches`` patch positions whose local decoding runs ``runs``, ``[(n units, patches)]``

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import math
 import shutil
 import sys
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from ..core import checkpoint
 from ..core.codec import codepoints_to_bytes
 from ..core.errors import CheckpointError, ConfigError
 from ..core.model import AutoEncoder
+from ..core.optim import adamw, lr_scale
 from ..core.sources import BlockSampler
 from .config import TrainConfig
 from .distributed import Dist, setup_distributed
@@ -49,11 +49,8 @@ def noise_at(step: int, cfg: TrainConfig) -> float:
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
     """Linear warm-up to ``lr``, then cosine decay to ``lr * min_lr_ratio`` at ``steps``."""
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
-    cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
+    decay = cfg.steps - cfg.warmup_steps
+    return cfg.lr * lr_scale(step, cfg.steps, warmup=cfg.warmup_steps, decay=decay, min_ratio=cfg.min_lr_ratio)
 
 
 def step_generator(cfg: TrainConfig, rank: int, step: int, device: torch.device) -> torch.Generator:
@@ -76,16 +73,7 @@ def build_model(cfg: TrainConfig, device: torch.device) -> AutoEncoder:
 
 def build_optimizer(model: AutoEncoder, cfg: TrainConfig) -> torch.optim.Optimizer:
     """AdamW over the trained parameters; no weight decay on biases, norms and positional embeddings."""
-    trained = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    decays = [p.ndim >= 2 and "position" not in n for n, p in trained]
-    return torch.optim.AdamW(
-        [
-            {"params": [p for (_, p), d in zip(trained, decays) if d], "weight_decay": cfg.weight_decay},
-            {"params": [p for (_, p), d in zip(trained, decays) if not d], "weight_decay": 0.0},
-        ],
-        lr=cfg.lr,
-        betas=(0.9, 0.99),
-    )
+    return adamw(model.named_parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.99))
 
 
 @dataclasses.dataclass
