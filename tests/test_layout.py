@@ -49,6 +49,16 @@ def test_imports_run_downward_only(layer: str) -> None:
         )
 
 
+def test_integrations_use_the_public_api_of_lm() -> None:
+    """integrations import the language models from ``tokun.lm`` (its ``__init__``), never from its modules."""
+    for path in sorted((PACKAGE / "integrations").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                inner = module.startswith("lm.") if node.level == 2 else module.startswith("tokun.lm.")
+                assert not inner, f"{path.name} imports {module}: import from tokun.lm"
+
+
 def test_readme_layout_lists_every_folder_in_a_few_lines() -> None:
     """README's layout names every subpackage and top-level folder in at most 15 lines; each subpackage's own
     docstring says what its modules do."""

@@ -44,9 +44,7 @@ from ..core.checkpoint import CONFIG, WEIGHTS, load_model, read_config, resolve
 from ..core.config import BYTES_PER_CHAR, ModelConfig
 from ..core.errors import InputError, ModelError
 from ..core.model import AutoEncoder
-from ..lm.local import LocalConfig
-from ..lm.model import LMConfig
-from ..lm.patch_model import PatchLM, TokunPatchEmbedding
+from ..lm import LMConfig, LocalConfig, PatchLM, TokunPatchEmbedding
 from .hf_tokenizer import IGNORE, PAD_ID
 
 MODEL_TYPE = "tokun-lm"

@@ -5,6 +5,7 @@ The public API (what other layers and users import; the modules' other names may
     LanguageModel, load_lm, make       the model interface, a saved model, a new model fitted to training text
     MODELS, BEST_OF, PATCH_MODELS      the model names of ``tokun lm compare``
     LMConfig, PatchLM, TokenLM, TokunLM   the networks (``LanguageModel.net``)
+    LocalConfig, TokunPatchEmbedding    the patch model's local decoder and its tokun patch embedding
     compare, compare_contexts, PRESETS, summary_rows, pick_best   ``tokun lm compare`` and its printed table
     generate, continue_text, chars_per_second, model_folder, GlobalWindow   ``tokun lm generate`` and its speed
     split_corpus, Splits, Encoded, STX  the protocol's text: train/tune/test splits, positions, the shared start
@@ -43,10 +44,12 @@ from .generate import chars_per_second as chars_per_second
 from .generate import continue_text as continue_text
 from .generate import generate as generate
 from .generate import model_folder as model_folder
+from .local import LocalConfig as LocalConfig
 from .model import LMConfig as LMConfig
 from .model import TokenLM as TokenLM
 from .model import TokunLM as TokunLM
 from .patch_model import PatchLM as PatchLM
+from .patch_model import TokunPatchEmbedding as TokunPatchEmbedding
 from .train import Budget as Budget
 from .train import Schedule as Schedule
 from .train import train as train

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -154,16 +155,15 @@ def compare(
         context = context_positions(name, base, chars_per_position, context_chars)
         cfg_model = replace(base, context=context)
 
-        def fit(rate: float, s: int) -> dict[str, Any]:
-            return train(
-                model, data, cfg_model, budget=budget, lr=rate, seed=s, schedule=schedule,
-                chars_per_position=chars_per_position, progress=progress, device=device,
-            )  # fmt: skip
+        fit = partial(  # fit(lr=..., seed=...): one training run of this model
+            train, model, data, cfg_model, budget=budget, schedule=schedule,
+            chars_per_position=chars_per_position, progress=progress, device=device,
+        )  # fmt: skip
 
         sweep, kept = {}, {}
         if len(rates) > 1:
             for rate in rates:
-                kept[rate] = (fit(rate, seed), {k: v.clone() for k, v in model.network.state_dict().items()})
+                kept[rate] = (fit(lr=rate, seed=seed), {k: v.clone() for k, v in model.network.state_dict().items()})
                 sweep[rate] = evaluate(model, splits.tune, stride_share=stride_share)["bits_per_byte"]
         best_lr = pick_best(sweep) if sweep else rates[0]
         runs = []
@@ -173,7 +173,7 @@ def compare(
                 model.build(cfg_model).load_state_dict(state)
                 model.network.to(device).eval()
             else:
-                info = fit(best_lr, seed + s)
+                info = fit(lr=best_lr, seed=seed + s)
             info["tune"] = evaluate(model, splits.tune, stride_share=stride_share)
             info["test"] = evaluate(model, splits.test, stride_share=stride_share)
             runs.append(info)
