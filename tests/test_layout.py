@@ -59,6 +59,18 @@ def test_integrations_use_the_public_api_of_lm() -> None:
                 assert not inner, f"{path.name} imports {module}: import from tokun.lm"
 
 
+LONG = 400  # lines
+
+
+def test_long_modules_say_why() -> None:
+    """A module of the package over about 400 lines says at its top why it is one module ("Long because: ...")."""
+    for path in sorted(PACKAGE.rglob("*.py")):
+        lines = path.read_text(encoding="utf-8").count("\n")
+        if lines > LONG:
+            doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+            assert "Long because:" in doc, f"{path.relative_to(ROOT)} has {lines} lines and says nothing of why"
+
+
 def test_readme_layout_lists_every_folder_in_a_few_lines() -> None:
     """README's layout names every subpackage and top-level folder in at most 15 lines; each subpackage's own
     docstring says what its modules do."""

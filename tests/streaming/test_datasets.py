@@ -88,11 +88,11 @@ def test_cli_round_trip_is_deterministic_and_resumes(tmp_path) -> None:
     assert pq.read_table(tmp_path / "back.parquet").column("text").to_pylist() == DOCS * 2
 
 
-def test_readme_datasets_map_recipe_gives_the_same_latents(tmp_path, tok: Tokenizer, monkeypatch) -> None:
+def test_docs_datasets_map_recipe_gives_the_same_latents(tmp_path, tok: Tokenizer, monkeypatch) -> None:
     import datasets
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Large corpora") :]
+    guide = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = guide[guide.index("## Large corpora") :]
     recipe = next(b for b in re.findall(r"```python\n(.*?)```", section, re.S) if ".map(" in b)
     (tmp_path / "corpus").mkdir()
     write_parquet(tmp_path / "corpus" / "part-0.parquet", DOCS)

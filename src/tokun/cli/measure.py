@@ -124,7 +124,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             from ..integrations.onnx import exported_tokenizer
 
             others["onnxruntime"] = exported_tokenizer(
-                tok.model, tmp, batch_size=tok.batch_size, threads=args.threads, verify=not args.no_verify
+                tok.model, f"{tmp}/onnx", batch_size=tok.batch_size, threads=args.threads, verify=not args.no_verify
             )
         result = bench(tok, text, repeats=args.repeats, threads=args.threads, others=others)
     result["batch_size"] = tok.batch_size

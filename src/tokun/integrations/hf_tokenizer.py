@@ -1,5 +1,9 @@
 """tokun's byte blocks as a ``transformers`` tokenizer: ``TokunTokenizer``, a ``PreTrainedTokenizer``.
 
+Long because: one class answers the whole of transformers' tokenizer interface (encoding, padding, truncation of
+pairs, every call-time option honoured or refused, saving and loading), and a reader checks it against that
+interface in one place.
+
 tokun has no vocabulary: text is cut into blocks of ``block_chars`` characters (16 for the shipped ``4x16``),
 ``block_bytes = 4 * block_chars`` UTF-32-BE bytes each, which the encoder turns into one latent. The tokenizer gives
 transformers the flat layout its tools expect, one id per byte, whole blocks one after the other:
