@@ -25,3 +25,7 @@ class CheckpointError(TokunError):
 
 class ConfigError(TokunError, ValueError):
     """A configuration value out of range or of the wrong kind."""
+
+
+class Interrupted(TokunError):
+    """A long job stopped by Ctrl-C (SIGINT): its message says what was kept and how to continue."""

@@ -38,7 +38,7 @@ from torch import nn
 from ..core.checkpoint import CONFIG, WEIGHTS, atomic_dir, load_model, read_config, write_model
 from ..core.errors import InputError
 from ..core.model import BYTE_VALUES, AutoEncoder
-from ..decoding.inference import READ_CHUNK
+from ..decoding.inference import read_step
 from ..decoding.slots import CHAR_BYTES, SlotTerms
 from ..decoding.tokenizer import Tokenizer
 from ..decoding.verify import VerifyConfig
@@ -171,7 +171,7 @@ class OnnxInference:
     def read(self, latents: torch.Tensor) -> np.ndarray:
         """``(N, latent_dim)`` latents -> ``(N, block_bytes)`` uint8: the decoder's likeliest byte at each position."""
         out = np.empty((len(latents), self.cfg.block_bytes), dtype=np.uint8)
-        step = min(self.batch_size, READ_CHUNK)
+        step = read_step(self.cfg.block_bytes, self.batch_size)
         for i in range(0, len(latents), step):
             out[i : i + step] = self.logits(latents[i : i + step]).argmax(-1)
         return out
