@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 
 from . import __version__
-from .core.errors import InputError, TokunError
+from .core.errors import InputError, Interrupted, TokunError
 
 
 def _tokenizer(args: argparse.Namespace):
@@ -32,6 +32,21 @@ def _tokenizer(args: argparse.Namespace):
         verify=not getattr(args, "no_verify", False),
         prior=getattr(args, "prior", None) or not getattr(args, "no_prior", False),
     )
+
+
+def add_dataset_runner(p: argparse.ArgumentParser) -> None:
+    """encode-dataset's and decode-dataset's --ray, --workers, --threads, --device, -q."""
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="run on Ray Data: a local Ray here, or the cluster at ADDRESS (auto, ray://HOST:10001)",
+    )
+    p.add_argument("--workers", type=int, help="Ray actors, one model each (default: CPUs / --threads, or GPUs)")
+    p.add_argument("--threads", type=int, help="torch CPU threads per process or actor")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (with --ray: one GPU per actor)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary line")
 
 
 def add_verify(p: argparse.ArgumentParser) -> None:
@@ -451,13 +466,27 @@ def cmd_encode_dataset(args: argparse.Namespace) -> int:
 
 
 def cmd_decode_dataset(args: argparse.Namespace) -> int:
+    import torch
+
     from .core.shards import read_manifest
     from .streaming.datasets import decode_dataset
+    from .streaming.ray_data import ray_runner
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.model is None:
         args.model = read_manifest(args.input)["model"]  # the model that made the shards
-    documents, chars = decode_dataset(_tokenizer(args), args.input, args.out, progress=sys.stderr.isatty())
-    print(f"{args.input}: {documents:,} documents, {chars:,} characters -> {args.out}", file=sys.stderr)
+    runner = ray_runner(args.ray, workers=args.workers, threads=args.threads, device=args.device) if args.ray else None
+    documents, chars = decode_dataset(
+        _tokenizer(args),
+        args.input,
+        args.out,
+        columns=args.columns,
+        progress=not args.quiet and sys.stderr.isatty(),
+        runner=runner,
+    )
+    if not args.quiet:
+        print(f"{args.input}: {documents:,} documents, {chars:,} characters -> {args.out}", file=sys.stderr)
     return 0
 
 
@@ -727,22 +756,19 @@ def build_parser() -> argparse.ArgumentParser:
         default="stop",
         help="a bad file or row: stop with status 2 (default), or report it and leave it out",
     )
-    p.add_argument(
-        "--ray",
-        nargs="?",
-        const="local",
-        metavar="ADDRESS",
-        help="run on Ray Data: a local Ray here, or the cluster at ADDRESS (auto, ray://HOST:10001)",
-    )
-    p.add_argument("--workers", type=int, help="Ray actors, one model each (default: CPUs / --threads, or GPUs)")
-    p.add_argument("--threads", type=int, help="torch CPU threads per process or actor")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (with --ray: one GPU per actor)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary line")
+    add_dataset_runner(p)
 
-    p = command("decode-dataset", cmd_decode_dataset, "decode Parquet shards back into a Parquet file of id, text")
+    p = command("decode-dataset", cmd_decode_dataset, "decode Parquet shards back into the rows they were read from")
     p.add_argument("input", metavar="DIR", help="folder of shards written by encode-dataset")
-    p.add_argument("--out", required=True, help="output .parquet file: columns id, text, in the inputs' order")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="output .parquet file: id, the decoded text and the source's other columns, in the inputs' order "
+        "(OUT.parts/ holds the decoded shards until the end: rerun the same command to resume)",
+    )
+    p.add_argument("--columns", nargs="+", metavar="NAME", help="write these columns only, in this order")
     add_verify(p)
+    add_dataset_runner(p)
 
     # --- inspect: maps, neighbours, projector, report (issue 21) ---
 
@@ -774,6 +800,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
+    except Interrupted as err:  # a long job's own account of what it kept
+        print(f"tokun: {err}", file=sys.stderr)
+        return 130
     except TokunError as err:
         print(f"tokun: error: {err}", file=sys.stderr)
         return 2

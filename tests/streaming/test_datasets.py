@@ -64,7 +64,7 @@ def test_every_format_gives_the_same_shards_and_decodes_back(tmp_path, tok: Toke
         assert all(within_one_ulp(found[kind][i], want) for kind in inputs), i
     n = decode_dataset(tok, str(tmp_path / "jsonl"), str(tmp_path / "back.parquet"))
     back = pq.read_table(tmp_path / "back.parquet")
-    assert n == (len(DOCS), sum(map(len, DOCS))) and back.column_names == ["id", "text"]
+    assert n == (len(DOCS), sum(map(len, DOCS))) and back.column_names == ["id", "text", "n"]  # JSONL's other field
     assert back.column("text").to_pylist() == DOCS and back.column("id").to_pylist() == list(range(len(DOCS)))
 
 
@@ -213,7 +213,6 @@ def test_an_input_edited_in_place_is_not_resumed(tmp_path, capsys) -> None:
 
 def test_the_job_names_absolute_paths_for_other_machines(tmp_path, monkeypatch, tok: Tokenizer) -> None:
     from tokun.core import checkpoint
-    from tokun.streaming.datasets import encode_piece
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "m").symlink_to(checkpoint.weights_root() / "4x16")
@@ -222,7 +221,7 @@ def test_the_job_names_absolute_paths_for_other_machines(tmp_path, monkeypatch, 
 
     def runner(job, todo):  # what a Ray actor is given
         jobs.append(job)
-        return (encode_piece(tok, job, p) for p in todo)
+        return (job.run(tok, name) for name in todo)
 
     encode_dataset(Tokenizer.load("m"), ["in.jsonl"], "out", runner=runner)
     encode_dataset(tok, ["in.jsonl"], "out2", runner=runner)

@@ -7,8 +7,8 @@ import pytest
 
 from tokun.core import shards
 from tokun.decoding.tokenizer import Tokenizer
-from tokun.streaming.datasets import encode_dataset
-from tokun.streaming.ray_data import ShardEncoder, ray_runner
+from tokun.streaming.datasets import decode_dataset, encode_dataset
+from tokun.streaming.ray_data import ShardWorker, ray_runner
 
 from ..conftest import FIXTURE
 
@@ -45,6 +45,11 @@ def test_ray_writes_the_single_process_shards_row_for_row(tmp_path, ray_local) -
         assert a.ids.tolist() == b.ids.tolist() and a.chars.tolist() == b.chars.tolist()
     for name in sorted(p.name for p in (tmp_path / "one").iterdir()):  # row for row, and byte for byte
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes()
+    # and back: decoded on Ray's actors, the same file as in one process
+    decode_dataset(tok, str(tmp_path / "one"), str(tmp_path / "one.parquet"))
+    decode_dataset(tok, str(tmp_path / "one"), str(tmp_path / "ray.parquet"), runner=ray_runner("local", threads=1))
+    assert pq.read_table(tmp_path / "ray.parquet").equals(pq.read_table(tmp_path / "one.parquet"))
+    assert pq.read_table(tmp_path / "ray.parquet").column("text").to_pylist() == DOCS * 3
 
 
 def test_an_actor_returns_each_shards_problems_as_a_list(tmp_path) -> None:
@@ -54,7 +59,7 @@ def test_an_actor_returns_each_shards_problems_as_a_list(tmp_path) -> None:
     tables = []
 
     def runner(job, todo):
-        table = ShardEncoder(job, threads=None, device="cpu")({"name": np.array([p.name for p in todo])})
+        table = ShardWorker(job, threads=None, device="cpu")({"name": np.array(todo)})
         tables.append(table)
         return iter(())
 

@@ -195,7 +195,7 @@ class OnnxTokenizer(Tokenizer):
         self.verify = verify
         self.search = VerifyConfig()
         self._prior = None
-        self.prior_name = None
+        self.prior_name = self.prior_file = None
         self.name = f"onnx:{folder}"
         self.fingerprint = ""
 

@@ -14,8 +14,11 @@ progress is not written); ``"skip"`` reports it and leaves the row (or file) out
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import shlex
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,9 +28,9 @@ from tqdm import tqdm
 
 from .. import __version__
 from ..core import checkpoint, codec, shards
-from ..core.errors import InputError, ModelError
+from ..core.errors import InputError, Interrupted, ModelError
 from ..core.textio import atomic_output
-from ..decoding.shard_texts import shard_texts, shard_tokenizer
+from ..decoding.shard_texts import decode_shard, shard_tokenizer
 from ..decoding.tokenizer import Tokenizer
 
 SUFFIXES = {".parquet": "parquet", ".jsonl": "jsonl", ".json": "jsonl", ".arrow": "arrow"}
@@ -72,6 +75,37 @@ class Job:
     inputs: list[Input]
     pieces: list[Piece]
 
+    def tokenizer(self, device: str) -> Tokenizer:
+        """The model, loaded in another process (a Ray actor)."""
+        return Tokenizer.load(self.model, device=device, prior=False)
+
+    def run(self, tok: Tokenizer, name: str) -> PieceResult:
+        """Encode and write shard ``name``."""
+        return encode_piece(tok, self, next(p for p in self.pieces if p.name == name))
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodeJob:
+    """What every shard needs to be decoded, in this process or on a Ray actor (picklable): shard ``name`` of
+    ``folder`` is decoded into ``parts/name``, a Parquet file of its rows (the text in column ``column``)."""
+
+    folder: str
+    parts: str
+    model: str
+    fingerprint: str
+    column: str
+    verify: bool
+    prior: str | None
+    names: list[str]
+
+    def tokenizer(self, device: str) -> Tokenizer:
+        """The model, loaded in another process (a Ray actor), decoding as the driver's does."""
+        return Tokenizer.load(self.model, device=device, verify=self.verify, prior=self.prior or False)
+
+    def run(self, tok: Tokenizer, name: str) -> PieceResult:
+        """Decode shard ``name`` and write its rows."""
+        return decode_piece(tok, self, name)
+
 
 @dataclasses.dataclass(frozen=True)
 class PieceResult:
@@ -82,7 +116,7 @@ class PieceResult:
     written: bool
 
 
-Runner = Callable[[Job, list[Piece]], Iterator[PieceResult]]  # encodes shards elsewhere: each result as it ends
+Runner = Callable[[Any, list[str]], Iterator[PieceResult]]  # runs a job's shards elsewhere: each result as it ends
 
 
 # -- finding and planning inputs ----------------------------------------------------------------------------------
@@ -206,14 +240,20 @@ def plan(
 # -- reading and encoding one shard's documents -------------------------------------------------------------------
 
 
-def read_rows(item: Input, piece: Piece, column: str) -> Iterator[tuple[str, Any]]:
-    """``(where, value)`` for each row of ``piece``; ``value`` is the column's value, or an InputError."""
+def read_piece(item: Input, piece: Piece, column: str) -> tuple[list[tuple[str, Any]], Any]:
+    """``(where, value)`` for each row of ``piece`` (``value``: the column's value, or an InputError), and the
+    rows' other columns, a ``pyarrow.Table`` of as many rows (JSONL: the other fields, null where a line lacks one)."""
+    import pyarrow as pa
+
     if item.kind == "jsonl":
+        rows, records = [], []
         with open(item.path, "rb") as fh:
             fh.seek(piece.offset)
             for row in range(piece.start, piece.stop):
-                yield f"line {row + 1}", json_value(fh.readline(), column)
-        return
+                record = json_record(fh.readline(), column)
+                rows.append((f"line {row + 1}", record if isinstance(record, InputError) else record[column]))
+                records.append({} if isinstance(record, InputError) else record)
+        return rows, other_fields(records, column, f"{item.path}, lines {piece.start + 1}..{piece.stop}")
     table = open_table(Path(item.path), item.kind)
     if item.kind == "parquet":  # the row groups that hold the piece's rows
         sizes = np.array([table.metadata.row_group(g).num_rows for g in range(table.num_row_groups)])
@@ -221,19 +261,33 @@ def read_rows(item: Input, piece: Piece, column: str) -> Iterator[tuple[str, Any
         groups = [g for g in range(len(sizes)) if ends[g] > piece.start and ends[g] - sizes[g] < piece.stop]
         base = int(ends[groups[0]] - sizes[groups[0]]) if groups else 0
         try:
-            table = table.read_row_groups(groups, columns=[column])
+            table = table.read_row_groups(groups)
         except Exception as err:  # pyarrow raises OSError or ArrowException on corrupt pages
             where = f"{item.path}, rows {piece.start}..{piece.stop - 1}"
             raise InputError(f"{where}: cannot read ({one_line(err)})") from None
-        values = table.column(column).slice(piece.start - base, piece.stop - piece.start).to_pylist()
+        table = table.slice(piece.start - base, piece.stop - piece.start)
     else:
-        values = table.column(column).slice(piece.start, piece.stop - piece.start).to_pylist()
-    for row, value in zip(range(piece.start, piece.stop), values):
-        yield f"row {row}", value
+        table = table.slice(piece.start, piece.stop - piece.start)
+    values = table.column(column).to_pylist()
+    rows = [(f"row {row}", value) for row, value in zip(range(piece.start, piece.stop), values)]
+    return rows, table.drop_columns([column]) if table.num_columns > 1 else pa.table({})
 
 
-def json_value(line: bytes, column: str) -> Any:
-    """The ``column`` field of one JSONL line, or the InputError that says why there is none."""
+def other_fields(records: list[dict[str, Any]], column: str, where: str) -> Any:
+    """The fields of JSONL records other than ``column``, as a ``pyarrow.Table`` (columns in order of first
+    appearance, null where a record lacks one); InputError for a field whose values pyarrow cannot hold in one
+    column (a number in one line, a string in another)."""
+    import pyarrow as pa
+
+    names = list(dict.fromkeys(k for r in records for k in r if k != column))
+    try:
+        return pa.table({k: pa.array([r.get(k) for r in records]) for k in names}) if names else pa.table({})
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+        raise InputError(f"{where}: a field of mixed types cannot be kept as a column ({one_line(err)})") from None
+
+
+def json_record(line: bytes, column: str) -> dict[str, Any] | InputError:
+    """One JSONL line's object, or the InputError that says why it holds no ``column``."""
     try:
         text = line.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError as err:
@@ -246,7 +300,7 @@ def json_value(line: bytes, column: str) -> Any:
         return InputError(f"not valid JSON ({err})")
     if not isinstance(record, dict) or column not in record:
         return InputError(f"no field {column!r}")
-    return record[column]
+    return record
 
 
 def document(value: Any, column: str) -> str:
@@ -294,13 +348,16 @@ def shard_metadata(tok: Tokenizer, dtype: str) -> dict[str, str]:
 
 
 def encode_piece(tok: Tokenizer, job: Job, piece: Piece) -> PieceResult:
-    """Read, check and encode one shard's documents, and write the shard (not when a problem stops the job)."""
+    """Read, check and encode one shard's documents, and write the shard with the rows' other columns (not when a
+    problem stops the job)."""
     item = job.inputs[piece.input]
-    ids: list[int] = []
+    kept: list[int] = []  # the piece's rows that are documents
     texts: list[str] = []
     problems: list[str] = []
+    others = None
     try:
-        for offset, (where, value) in enumerate(read_rows(item, piece, job.column)):
+        rows, others = read_piece(item, piece, job.column)
+        for offset, (where, value) in enumerate(rows):
             try:
                 text = document(value, job.column)
                 if not text.isascii():
@@ -310,24 +367,25 @@ def encode_piece(tok: Tokenizer, job: Job, piece: Piece) -> PieceResult:
                 if job.on_error == "stop":
                     break
                 continue
-            ids.append(piece.first_id + offset)
+            kept.append(offset)
             texts.append(text)
     except InputError as err:
         problems.append(str(err))
     if problems and job.on_error == "stop":
         return PieceResult(piece.name, 0, 0, problems, written=False)
-    latents, rows = encode_texts(tok, texts, job.dtype)  # (sum N_i, L)
+    latents, rows_per_doc = encode_texts(tok, texts, job.dtype)  # (sum N_i, L)
     table = shards.latents_table(
-        ids,
+        [piece.first_id + k for k in kept],
         [len(t) for t in texts],
         latents,
-        rows=rows,
+        rows=rows_per_doc,
         model=portable_model(tok.name),
         dtype=job.dtype,
         latent_dim=tok.latent_dim,
+        source=others.take(kept) if others is not None and others.num_columns else None,
     )
     shards.write_shard(Path(job.out) / piece.name, table, shard_metadata(tok, job.dtype))
-    return PieceResult(piece.name, len(ids), sum(map(len, texts)), problems, written=True)
+    return PieceResult(piece.name, len(kept), sum(map(len, texts)), problems, written=True)
 
 
 # -- the job ------------------------------------------------------------------------------------------------------
@@ -411,9 +469,13 @@ def encode_dataset(
     summary = {"shards": len(pieces), "skipped_done": len(pieces) - len(todo), "documents": 0, "chars": 0}
     summary["problems"] = len(skipped)
     sizes = {p.name: p.stop - p.start for p in todo}
-    with tqdm(total=sum(sizes.values()), unit="doc", disable=not progress, desc="encode-dataset", leave=False) as bar:
-        results = runner(job, todo) if runner else (encode_piece(tok, job, p) for p in todo)
-        for result in results:
+    names = list(sizes)
+    rerun = encode_command(paths, out, model=job.model, column=column, dtype=dtype, shard_docs=shard_docs, on_error=on_error)
+    with (
+        interrupts(f"{len(pieces)} shards in {out}", lambda: sum((folder / p.name).is_file() for p in pieces), rerun),
+        tqdm(total=sum(sizes.values()), unit="doc", disable=not progress, desc="encode-dataset", leave=False) as bar,
+    ):
+        for result in runner(job, names) if runner else (job.run(tok, name) for name in names):
             if result.problems and on_error == "stop":
                 raise InputError(f"{result.problems[0]} (finished shards are kept: rerun to resume)")
             for line in result.problems:
@@ -425,26 +487,162 @@ def encode_dataset(
     return summary
 
 
+def encode_command(paths: list[str], out: str, *, model: str, column: str, dtype: str, shard_docs: int, on_error: str) -> str:
+    """The ``tokun encode-dataset`` command line of this job (its options that are not the defaults): what resumes
+    it (``--threads``, ``--ray`` and ``--workers`` change nothing in the shards)."""
+    words = ["tokun", "encode-dataset", *paths, "--out", out]
+    options = {"--model": (model, "4x16"), "--column": (column, "text"), "--latent-dtype": (dtype, "float16")}
+    options |= {"--shard-docs": (str(shard_docs), "4096"), "--on-error": (on_error, "stop")}
+    for flag, (value, default) in options.items():
+        words += [flag, value] if value != default else []
+    return shlex.join(words)
+
+
+@contextlib.contextmanager
+def interrupts(what: str, kept: Callable[[], int], rerun: str) -> Iterator[None]:
+    """Ctrl-C (KeyboardInterrupt) inside -> :class:`Interrupted`, whose message says how many of ``what`` are
+    finished and kept (``kept()``, counted then) and the command that continues the job."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: {kept()} of {what} are finished and kept; to continue, run: {rerun}") from None
+
+
 # -- back to text -------------------------------------------------------------------------------------------------
 
 
-def decode_dataset(tok: Tokenizer, folder: str, out: str, *, progress: bool = False) -> tuple[int, int]:
-    """A finished shard folder -> a Parquet file of ``id``, ``text`` in the inputs' order; (documents, chars)."""
+def decode_dataset(
+    tok: Tokenizer,
+    folder: str,
+    out: str,
+    *,
+    columns: list[str] | None = None,
+    progress: bool = False,
+    runner: Runner | None = None,
+) -> tuple[int, int]:
+    """A finished shard folder -> one Parquet file of its documents in the inputs' order; (documents, chars).
+
+    The file holds ``id`` (the document's position in the inputs; a source column of that name takes its place), the
+    decoded text (in the column it was read from) and every other column of the source rows (``columns``: these
+    only, in this order). Each shard is decoded into ``OUT.parts/`` first (atomically; a rerun skips the finished
+    ones), in this process or with a ``runner`` (:func:`tokun.streaming.ray_data.ray_runner`), then the parts are
+    joined into ``out`` (atomically) and ``OUT.parts/`` removed."""
+    manifest = shards.read_manifest(folder)
+    shard_tokenizer(folder, tok)  # the model that made the shards, before any output is begun
+    names = [p["name"] for p in manifest["shards"]]
+    missing = [n for n in names if not (Path(folder) / n).is_file()]
+    if missing:
+        raise InputError(
+            f"{folder} is incomplete: {len(missing)} of {len(names)} shards missing (first {missing[0]}); "
+            "run the same `tokun encode-dataset` again to finish it"
+        )
+    if runner is not None and tok.prior_name == "custom":
+        raise InputError("a character prior made in memory cannot be sent to Ray's actors: give it as a file")
+    target = Path(out)
+    if target.is_dir():
+        raise InputError(f"cannot write {target}: it is a directory")
+    parts = target.with_name(target.name + ".parts")
+    job = DecodeJob(
+        str(Path(folder).resolve()),
+        str(parts.resolve()),
+        portable_model(tok.name),
+        tok.fingerprint,
+        manifest["column"],
+        tok.verify,
+        tok.prior_file,
+        names,
+    )
+    begin_parts(job)
+    sizes = {p["name"]: p["stop"] - p["start"] for p in manifest["shards"]}
+    todo = [n for n in names if not (parts / n).is_file()]
+    rerun = decode_command(folder, out, tok, manifest["model"])
+    with (
+        interrupts(f"{len(names)} shards decoded into {parts}", lambda: sum((parts / n).is_file() for n in names), rerun),
+        tqdm(
+            total=sum(sizes.values()),
+            initial=sum(sizes.values()) - sum(sizes[n] for n in todo),
+            unit="doc",
+            disable=not progress,
+            desc="decode-dataset",
+            leave=False,
+        ) as bar,
+    ):
+        for result in runner(job, todo) if runner else (job.run(tok, name) for name in todo):
+            bar.update(sizes[result.name])
+        counts = join_parts([parts / n for n in names], target, columns)
+    shutil.rmtree(parts)
+    return counts
+
+
+def decode_command(folder: str, out: str, tok: Tokenizer, made_by: str) -> str:
+    """The ``tokun decode-dataset`` command line that continues this decode (its model and decoding options)."""
+    words = ["tokun", "decode-dataset", folder, "--out", out]
+    words += ["--model", portable_model(tok.name)] if portable_model(tok.name) != made_by else []
+    words += [] if tok.verify else ["--no-verify"]
+    words += ["--no-prior"] if tok.prior_name is None else [] if tok.prior_name == "shipped" else ["--prior", tok.prior_name]
+    return shlex.join(words)
+
+
+def begin_parts(job: DecodeJob) -> None:
+    """Create ``job.parts`` with its ``job.json`` (the shards and how they are decoded), or check that an existing
+    one (an interrupted decode's) holds parts of this same decode."""
+    parts = Path(job.parts)
+    stamp = {"shards": job.folder, "model_sha256": job.fingerprint, "verify": job.verify, "prior": job.prior}
+    if parts.is_dir() and (parts / "job.json").is_file():
+        if json.loads((parts / "job.json").read_text(encoding="utf-8")) != stamp:
+            raise InputError(f"{parts} holds the parts of another decode (other shards or options): delete it")
+        return
+    if parts.exists():
+        raise InputError(f"cannot decode into {parts}: it exists and is not a folder of decoded parts")
+    parts.mkdir()
+    with atomic_output(parts / "job.json") as fh:
+        fh.write(json.dumps(stamp, sort_keys=True).encode("utf-8"))
+
+
+def decode_piece(tok: Tokenizer, job: DecodeJob, name: str) -> PieceResult:
+    """Decode one shard and write its rows (``id``, the text, the source's other columns) to ``job.parts/name``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    manifest = shards.read_manifest(folder)
-    shard_tokenizer(folder, tok)  # the model that made the shards, before any output is begun
-    schema = pa.schema([("id", pa.int64()), ("text", pa.string())])
+    shard = shards.read_shard(Path(job.folder) / name)
+    texts = decode_shard(tok, shard)
+    table = shard.source
+    if "id" not in table.column_names:
+        table = table.add_column(0, "id", pa.array(shard.ids, pa.int64()))
+    table = table.add_column(1, job.column, pa.array(texts, pa.string()))
+    with atomic_output(Path(job.parts) / name) as fh:
+        pq.write_table(table, fh, compression=shards.COMPRESSION)
+    return PieceResult(name, len(texts), int(shard.chars.sum()), [], written=True)
+
+
+def join_parts(paths: list[Path], out: Path, columns: list[str] | None) -> tuple[int, int]:
+    """The decoded parts, in order, written into one Parquet file (atomically) with one schema: a column's type
+    unified over the parts (a JSONL field null in one shard and a string in another is a string); (documents,
+    characters of the text column)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    schemas = [pq.read_schema(p) for p in paths]
+    text = schemas[0].names[1] if schemas else "text"
+    try:
+        schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([("id", pa.int64())])
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+        raise InputError(f"the shards' source columns differ in type and cannot be joined ({one_line(err)})") from None
+    if columns:
+        unknown = [c for c in columns if c not in schema.names]
+        if unknown:
+            raise InputError(f"--columns: no column {unknown[0]!r} (columns: {', '.join(schema.names)})")
+        schema = pa.schema([schema.field(c) for c in columns])
     documents = chars = 0
-    with (
-        atomic_output(out) as fh,
-        pq.ParquetWriter(fh, schema, compression=shards.COMPRESSION) as writer,
-        tqdm(total=len(manifest["shards"]), unit="shard", disable=not progress, desc="decode", leave=False) as bar,
-    ):
-        for shard, texts in shard_texts(folder, tok):
-            writer.write_table(pa.table({"id": shard.ids, "text": texts}, schema=schema))
-            documents += len(texts)
-            chars += int(shard.chars.sum())
-            bar.update()
+    with atomic_output(out) as fh, pq.ParquetWriter(fh, schema, compression=shards.COMPRESSION) as writer:
+        for path in paths:
+            table = pq.read_table(path)
+            cells = [
+                table.column(f.name).cast(f.type) if f.name in table.column_names else pa.nulls(len(table), f.type)
+                for f in schema
+            ]
+            writer.write_table(pa.table(cells, schema=schema))
+            documents += len(table)
+            chars += pc.sum(pc.utf8_length(table.column(text))).as_py() or 0
     return documents, chars
