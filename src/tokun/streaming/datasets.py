@@ -2,9 +2,12 @@
 
 ``encode_dataset`` plans the job (the inputs' documents numbered in order, cut into shards of ``shard_docs``
 documents that never span two files), writes ``manifest.json``, then encodes every shard not yet written, in this
-process or with a ``runner`` such as Ray's (:mod:`tokun.streaming.ray_data`), each with :func:`encode_piece`. A shard is written atomically:
-rerunning the job skips finished shards, and the same input gives byte-identical shards. ``decode_dataset``
-reads a finished folder back into a Parquet file of ``id``, ``text``. The shard format is :mod:`tokun.core.shards`.
+process or with a ``runner`` such as Ray's (:mod:`tokun.streaming.ray_data`), each with :func:`encode_piece`. A
+shard is written atomically: rerunning the job skips finished shards, and the same input gives byte-identical
+shards. A shard keeps each document's other columns (its row without the text). ``decode_dataset`` reads a finished
+folder back into one Parquet file of the rows (``id``, the text, the other columns), shard by shard in the same
+way (:func:`decode_piece`, resumable, on Ray too). The shard format is :mod:`tokun.core.shards`. Ctrl-C raises
+:class:`~tokun.core.errors.Interrupted`, naming the shards kept and the command that continues.
 
 Bad input is reported one line per problem, naming the file and row: a file that cannot be read or lacks the
 column (when the job is planned), a row that is null, not a string, empty, not valid UTF-8 or JSON, or holds a
@@ -470,7 +473,8 @@ def encode_dataset(
     summary["problems"] = len(skipped)
     sizes = {p.name: p.stop - p.start for p in todo}
     names = list(sizes)
-    rerun = encode_command(paths, out, model=job.model, column=column, dtype=dtype, shard_docs=shard_docs, on_error=on_error)
+    options = {"column": column, "dtype": dtype, "shard_docs": shard_docs, "on_error": on_error}
+    rerun = encode_command(paths, out, model=job.model, **options)
     with (
         interrupts(f"{len(pieces)} shards in {out}", lambda: sum((folder / p.name).is_file() for p in pieces), rerun),
         tqdm(total=sum(sizes.values()), unit="doc", disable=not progress, desc="encode-dataset", leave=False) as bar,
@@ -487,7 +491,9 @@ def encode_dataset(
     return summary
 
 
-def encode_command(paths: list[str], out: str, *, model: str, column: str, dtype: str, shard_docs: int, on_error: str) -> str:
+def encode_command(
+    paths: list[str], out: str, *, model: str, column: str, dtype: str, shard_docs: int, on_error: str
+) -> str:
     """The ``tokun encode-dataset`` command line of this job (its options that are not the defaults): what resumes
     it (``--threads``, ``--ray`` and ``--workers`` change nothing in the shards)."""
     words = ["tokun", "encode-dataset", *paths, "--out", out]
@@ -556,8 +562,11 @@ def decode_dataset(
     sizes = {p["name"]: p["stop"] - p["start"] for p in manifest["shards"]}
     todo = [n for n in names if not (parts / n).is_file()]
     rerun = decode_command(folder, out, tok, manifest["model"])
+    def decoded() -> int:
+        return sum((parts / n).is_file() for n in names)
+
     with (
-        interrupts(f"{len(names)} shards decoded into {parts}", lambda: sum((parts / n).is_file() for n in names), rerun),
+        interrupts(f"{len(names)} shards decoded into {parts}", decoded, rerun),
         tqdm(
             total=sum(sizes.values()),
             initial=sum(sizes.values()) - sum(sizes[n] for n in todo),
@@ -579,7 +588,8 @@ def decode_command(folder: str, out: str, tok: Tokenizer, made_by: str) -> str:
     words = ["tokun", "decode-dataset", folder, "--out", out]
     words += ["--model", portable_model(tok.name)] if portable_model(tok.name) != made_by else []
     words += [] if tok.verify else ["--no-verify"]
-    words += ["--no-prior"] if tok.prior_name is None else [] if tok.prior_name == "shipped" else ["--prior", tok.prior_name]
+    if tok.prior_name != "shipped":
+        words += ["--no-prior"] if tok.prior_name is None else ["--prior", tok.prior_name]
     return shlex.join(words)
 
 

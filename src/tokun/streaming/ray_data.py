@@ -4,8 +4,8 @@ pipeline, on one machine or a cluster.
 The pipeline is ``from_items(shards to do)`` -> ``map_batches(ShardWorker)``, a pool of actors that each load one
 tokun model (on a CPU with ``threads`` threads, or on one GPU) and encode and write whole shards with
 :func:`tokun.streaming.datasets.encode_piece` (decode: :func:`~tokun.streaming.datasets.decode_piece`) -> the
-per-shard results, streamed back to the driver as shards finish. The actors read the inputs and write the shards themselves, with the single-process code: the shards are
-byte-identical to a single-process run's, resumable, and atomic, and the documents keep their global ids (the
+per-shard results, streamed back to the driver as shards finish. The actors read the inputs and write the shards
+themselves, with the single-process code: the shards are byte-identical to a single-process run's, resumable, and atomic, and the documents keep their global ids (the
 position in the inputs), which ``ray.data.read_parquet`` does not carry and ``write_parquet`` would not name
 deterministically. On a cluster, every node must see the inputs and ``--out`` at the same paths (a shared
 filesystem) and have tokun installed.
@@ -77,8 +77,8 @@ def run_on_ray(
     threads: int | None = None,
     device: str = "cpu",
 ) -> Iterator[PieceResult]:
-    """Encode (decode) the shards named ``todo`` on Ray (``address``: ``"local"`` starts one here, else a cluster's address; an
-    already initialised Ray is used as it is); each shard's result as it finishes."""
+    """Encode (decode) the shards named ``todo`` on Ray (``address``: ``"local"`` starts one here, else a cluster's
+    address; an already initialised Ray is used as it is); each shard's result as it finishes."""
     if not todo:
         return
     check_reachable(address)
