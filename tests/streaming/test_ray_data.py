@@ -23,7 +23,18 @@ def ray_local():
     ray.shutdown()
 
 
-def test_ray_writes_the_single_process_shards_row_for_row(tmp_path, ray_local) -> None:
+@pytest.fixture
+def one_thread():
+    """torch on one thread, as on the actors of ``threads=1``: the float latents' last bits depend on the count."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_ray_writes_the_single_process_shards_row_for_row(tmp_path, ray_local, one_thread) -> None:
     tok = Tokenizer.load()
     docs = DOCS * 3 + [None]  # a bad row at the end: reported by an actor, skipped
     pq.write_table(pa.table({"text": pa.array(docs, pa.string())}), tmp_path / "in.parquet", row_group_size=9)
