@@ -1,13 +1,16 @@
-"""Throughput and peak memory of `tokun encode-dataset`, one process against a local Ray, on a generated corpus.
+"""Throughput and peak memory of `tokun encode-dataset` and `decode-dataset`, one process against a local Ray, on a
+generated corpus.
 
-    python benchmarks/dataset_bench.py --mb 200 [--threads 1] [--workers 2] [--shard-docs 4096] [--keep]
+    python benchmarks/dataset_bench.py --mb 200 [--threads 1] [--workers 2] [--shard-docs 4096] [--skip-ray] [--keep]
 
 A corpus of MB megabytes of UTF-8 is made in a temporary folder under /tmp (not committed): the files of
 ../shared/corpora (or the test fixture) cut into documents of 32 lines, repeated and shuffled with a fixed seed,
 written as 8 Parquet files. Then `tokun encode-dataset` runs in a fresh process, once alone and once with
 `--ray --workers W`, each with `--threads T`; the script prints one JSON line per run: documents/s, characters/s,
 the peak memory of the process tree (sum of RSS of the command and its descendants, Ray's workers included,
-sampled every 0.2 s), output bytes per character, and whether both runs wrote byte-identical shards.
+sampled every 0.2 s), output bytes per character, and whether both runs wrote byte-identical shards. Then
+`tokun decode-dataset` reads the shards back the same ways (same rows, same threads), checks that the text is the
+corpus', and prints `decode_over_encode`: decoding's seconds over encoding's.
 """
 
 from __future__ import annotations
@@ -54,6 +57,14 @@ def make_corpus(folder: Path, mb: int, seed: int = 0) -> tuple[int, int]:
     for k, part in enumerate(np.array_split(np.arange(len(out)), 8)):
         pq.write_table(pa.table({"text": [out[i] for i in part]}), folder / f"part-{k}.parquet")
     return len(out), sum(map(len, out))
+
+
+def same_text(corpus: Path, back: Path) -> bool:
+    """Whether the decoded file's text column is the corpus's, document for document."""
+    import pyarrow.parquet as pq
+
+    want = [t for p in sorted(corpus.glob("*.parquet")) for t in pq.read_table(p).column("text").to_pylist()]
+    return pq.read_table(back).column("text").to_pylist() == want
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -117,12 +128,15 @@ def main() -> None:
             ),
             flush=True,
         )
-        common = ["--shard-docs", str(args.shard_docs), "--threads", str(args.threads), "-q"]
+        threads = ["--threads", str(args.threads), "-q"]
         runs = {"single": []} if args.skip_ray else {"single": [], "ray": ["--ray", "--workers", str(args.workers)]}
+        encoded: dict[str, float] = {}
         for name, extra in runs.items():
             out = tmp / name
-            seconds, peak = run(["encode-dataset", str(tmp / "corpus"), "--out", str(out), *common, *extra])
+            options = ["--shard-docs", str(args.shard_docs), *threads, *extra]
+            seconds, peak = run(["encode-dataset", str(tmp / "corpus"), "--out", str(out), *options])
             size = sum(f.stat().st_size for f in out.glob("*.parquet"))
+            encoded[name] = seconds
             row = {
                 "run": name,
                 "threads": args.threads,
@@ -132,6 +146,21 @@ def main() -> None:
                 "chars_per_s": round(chars / seconds),
                 "peak_mb": round(peak),
                 "bytes_per_char": round(size / chars, 2),
+            }
+            print(json.dumps(row), flush=True)
+        for name, extra in runs.items():
+            back = tmp / f"{name}.parquet"
+            seconds, peak = run(["decode-dataset", str(tmp / "single"), "--out", str(back), *threads, *extra])
+            row = {
+                "run": f"decode {name}",
+                "threads": args.threads,
+                "workers": args.workers if extra else 1,
+                "seconds": round(seconds, 1),
+                "docs_per_s": round(documents / seconds),
+                "chars_per_s": round(chars / seconds),
+                "peak_mb": round(peak),
+                "exact": same_text(tmp / "corpus", back),
+                "decode_over_encode": round(seconds / encoded[name], 2),
             }
             print(json.dumps(row), flush=True)
         if not args.skip_ray:
