@@ -532,11 +532,15 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         noise_result = noise_result or noise.measure(tok, args.corpora, max_blocks=512, draws=1)
         if not speed:
             try:
+                import tempfile
+
                 from .core.textio import read_text, text_files
                 from .evaluation.bench import bench
+                from .integrations.onnx import installed_backends
 
                 text = "\n".join(read_text(p) for p in text_files(args.corpora))[:200_000]
-                speed = bench(tok, text, repeats=1)
+                with tempfile.TemporaryDirectory(prefix="tokun-bench-") as tmp:  # every backend installed
+                    speed = bench(tok, text, repeats=1, others=installed_backends(tok, tmp))
             except ImportError:
                 print("tokun: bench skipped: it needs tiktoken (pip install -e '.[bench]')", file=sys.stderr)
     result = inspect(

@@ -30,6 +30,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import torch
@@ -56,6 +57,18 @@ def onnxruntime() -> ModuleType:
     except ImportError:
         raise InputError("onnxruntime is not installed: pip install -e '.[onnx]'") from None
     return ort
+
+
+def installed_backends(tok: Tokenizer, folder: str | Path, *, threads: int | None = None) -> dict[str, Any]:
+    """The other backends installed that run ``tok``'s model, for ``bench``'s ``others``: ``{"onnxruntime": an
+    OnnxTokenizer of the model exported into ``folder``}`` where onnxruntime and the exporter are importable, else
+    ``{}``."""
+    try:
+        onnxruntime()
+        export_onnx(tok.model, folder)
+    except (InputError, ImportError):
+        return {}
+    return {"onnxruntime": OnnxTokenizer(folder, batch_size=tok.batch_size, threads=threads, verify=tok.verify)}
 
 
 @contextlib.contextmanager
