@@ -204,7 +204,7 @@ def speed_section(result: dict[str, Any]) -> str:
     runs.append(("tiktoken cl100k_base", result["tiktoken"], True))
     rows = [
         [escape(name), f"{r['encode_chars_per_s']:,.0f}", f"{r['decode_chars_per_s']:,.0f}", escape(str(exact))]
-        for name, r in runs
+        for name, r, exact in runs
     ]
     threads = result["threads"]
     head = f"<p>{result['chars']:,} characters, {threads} thread{'' if threads == 1 else 's'}</p>"
