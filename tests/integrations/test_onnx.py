@@ -124,3 +124,15 @@ def test_missing_onnxruntime_is_a_one_line_error(monkeypatch, capsys) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime raises ImportError
     assert main(["bench", str(FIXTURE), "--backend", "onnxruntime", "--repeats", "1"]) == 2
     assert capsys.readouterr().err == "tokun: error: onnxruntime is not installed: pip install -e '.[onnx]'\n"
+
+
+@pytest.mark.slow
+def test_installed_backends_are_the_ones_importable(tmp_path, monkeypatch) -> None:
+    """``tokun inspect --all`` measures every backend installed: onnxruntime when it imports, none when it does not."""
+    tok = tokun.Tokenizer.load(prior=False)
+    found = tokun_onnx.installed_backends(tok, tmp_path / "onnx")
+    assert list(found) == ["onnxruntime"]
+    text = FIXTURE.read_text(encoding="utf-8")
+    assert found["onnxruntime"].decode(found["onnxruntime"].encode(text), length=len(text)) == text
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` raises ImportError
+    assert tokun_onnx.installed_backends(tok, tmp_path / "none") == {}
