@@ -23,7 +23,8 @@ def built(tiny_tok, corpus, tmp_path) -> Path:
 
 def test_the_report_holds_every_section(built) -> None:
     page = (built / "index.html").read_text(encoding="utf-8")
-    for expected in ("Maps", "Scripts in latent space", "Nearest neighbours", "Accuracy per language", "Noise", "Speed"):
+    sections = ("Maps", "Scripts in latent space", "Nearest neighbours", "Accuracy per language", "Noise", "Speed")
+    for expected in sections:
         assert f"<h2>{expected}" in page
     assert 'src="maps/characters.png"' in page and 'src="maps/blocks.png"' in page
     assert page.count("<table>") == 2 + 4 + 5 + 2  # scripts of characters and blocks, 4 character probes, 5 words,
