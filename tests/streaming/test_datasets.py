@@ -273,7 +273,9 @@ def test_every_source_column_comes_back_cell_for_cell(tmp_path, tok: Tokenizer) 
     assert pq.read_table(tmp_path / "c.parquet").equals(source.select(["tags", "text"]))
     with pytest.raises(InputError, match=r"--columns: no column 'nope' \(columns: id, text, n, lang, tags, score\)"):
         decode_dataset(tok, str(tmp_path / "s"), str(tmp_path / "d.parquet"), columns=["nope"])
-    assert not (tmp_path / "d.parquet").exists()
+    assert not (tmp_path / "d.parquet").exists() and not (tmp_path / "d.parquet.parts").exists()  # refused first
+    with pytest.raises(InputError, match="cannot write .*/no/d.parquet: folder .*/no does not exist"):
+        decode_dataset(tok, str(tmp_path / "s"), str(tmp_path / "no" / "d.parquet"))
 
 
 def test_jsonl_fields_and_a_source_id_come_back(tmp_path, tok: Tokenizer) -> None:
@@ -283,8 +285,9 @@ def test_jsonl_fields_and_a_source_id_come_back(tmp_path, tok: Tokenizer) -> Non
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
     encode_dataset(tok, [str(tmp_path / "in.jsonl")], str(tmp_path / "s"), shard_docs=4)  # shard 0: meta on some
     decode_dataset(tok, str(tmp_path / "s"), str(tmp_path / "back.parquet"))
-    back = pq.read_table(tmp_path / "back.parquet").to_pylist()
-    assert back == [{"id": r["id"], "text": r["text"], "meta": r.get("meta")} for r in records]
+    back = pq.read_table(tmp_path / "back.parquet")
+    assert back.column_names == ["id", "text", "meta"]
+    assert back.to_pylist() == [{"id": r["id"], "text": r["text"], "meta": r.get("meta")} for r in records]
 
 
 def test_a_field_of_mixed_types_is_one_error_line(tmp_path, capsys) -> None:

@@ -547,6 +547,8 @@ def decode_dataset(
     target = Path(out)
     if target.is_dir():
         raise InputError(f"cannot write {target}: it is a directory")
+    if not target.parent.is_dir():
+        raise InputError(f"cannot write {target}: folder {target.parent} does not exist")
     parts = target.with_name(target.name + ".parts")
     job = DecodeJob(
         str(Path(folder).resolve()),
@@ -558,6 +560,10 @@ def decode_dataset(
         tok.prior_file,
         names,
     )
+    if columns:  # before any decoding: the columns the shards can give
+        found = output_columns([Path(folder) / n for n in names], manifest["column"])
+        if unknown := [c for c in columns if c not in found]:
+            raise InputError(f"--columns: no column {unknown[0]!r} (columns: {', '.join(found)})")
     begin_parts(job)
     sizes = {p["name"]: p["stop"] - p["start"] for p in manifest["shards"]}
     todo = [n for n in names if not (parts / n).is_file()]
@@ -578,9 +584,21 @@ def decode_dataset(
     ):
         for result in runner(job, todo) if runner else (job.run(tok, name) for name in todo):
             bar.update(sizes[result.name])
-        counts = join_parts([parts / n for n in names], target, columns)
+        counts = join_parts([parts / n for n in names], target, manifest["column"], columns)
     shutil.rmtree(parts)
     return counts
+
+
+def output_columns(paths: list[Path], text: str) -> list[str]:
+    """The columns decoding the shards ``paths`` writes: ``id``, ``text`` and the source columns (their schemas)."""
+    import pyarrow.parquet as pq
+
+    found = ["id", text]
+    for path in paths:
+        schema = pq.read_schema(path)
+        if "source" in schema.names:
+            found += [f.name for f in schema.field("source").type if f.name not in found]
+    return found
 
 
 def decode_command(folder: str, out: str, tok: Tokenizer, made_by: str) -> str:
@@ -616,33 +634,29 @@ def decode_piece(tok: Tokenizer, job: DecodeJob, name: str) -> PieceResult:
 
     shard = shards.read_shard(Path(job.folder) / name)
     texts = decode_shard(tok, shard)
-    table = shard.source
-    if "id" not in table.column_names:
-        table = table.add_column(0, "id", pa.array(shard.ids, pa.int64()))
-    table = table.add_column(1, job.column, pa.array(texts, pa.string()))
+    table = shard.source  # the source's own "id", where it has one, in place of the position
+    ids = table.column("id") if "id" in table.column_names else pa.array(shard.ids, pa.int64())
+    others = table.drop_columns(["id"]) if "id" in table.column_names else table
+    table = others.add_column(0, "id", ids).add_column(1, job.column, pa.array(texts, pa.string()))
     with atomic_output(Path(job.parts) / name) as fh:
         pq.write_table(table, fh, compression=shards.COMPRESSION)
     return PieceResult(name, len(texts), int(shard.chars.sum()), [], written=True)
 
 
-def join_parts(paths: list[Path], out: Path, columns: list[str] | None) -> tuple[int, int]:
+def join_parts(paths: list[Path], out: Path, text: str, columns: list[str] | None) -> tuple[int, int]:
     """The decoded parts, in order, written into one Parquet file (atomically) with one schema: a column's type
     unified over the parts (a JSONL field null in one shard and a string in another is a string); (documents,
-    characters of the text column)."""
+    characters of the column ``text``)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     schemas = [pq.read_schema(p) for p in paths]
-    text = schemas[0].names[1] if schemas else "text"
     try:
         schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([("id", pa.int64())])
     except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
         raise InputError(f"the shards' source columns differ in type and cannot be joined ({one_line(err)})") from None
     if columns:
-        unknown = [c for c in columns if c not in schema.names]
-        if unknown:
-            raise InputError(f"--columns: no column {unknown[0]!r} (columns: {', '.join(schema.names)})")
         schema = pa.schema([schema.field(c) for c in columns])
     documents = chars = 0
     with atomic_output(out) as fh, pq.ParquetWriter(fh, schema, compression=shards.COMPRESSION) as writer:
