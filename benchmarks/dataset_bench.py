@@ -1,13 +1,17 @@
-"""Throughput and peak memory of `tokun encode-dataset`, one process against a local Ray, on a generated corpus.
+"""Throughput and peak memory of `tokun encode-dataset` and `decode-dataset`, one process against a local Ray, on a
+generated corpus.
 
-    python benchmarks/dataset_bench.py --mb 200 [--threads 1] [--workers 2] [--shard-docs 4096] [--keep]
+    python benchmarks/dataset_bench.py --mb 200 [--threads 1] [--workers 2] [--shard-docs 4096] [--repeats 1]
+        [--skip-ray] [--keep]
 
 A corpus of MB megabytes of UTF-8 is made in a temporary folder under /tmp (not committed): the files of
 ../shared/corpora (or the test fixture) cut into documents of 32 lines, repeated and shuffled with a fixed seed,
 written as 8 Parquet files. Then `tokun encode-dataset` runs in a fresh process, once alone and once with
-`--ray --workers W`, each with `--threads T`; the script prints one JSON line per run: documents/s, characters/s,
-the peak memory of the process tree (sum of RSS of the command and its descendants, Ray's workers included,
-sampled every 0.2 s), output bytes per character, and whether both runs wrote byte-identical shards.
+`--ray --workers W`, each with `--threads T`, `--repeats` times in turn with `decode-dataset` (medians reported); the
+script prints one JSON line per run: documents/s, characters/s, the peak memory of the process tree (sum of RSS of
+the command and its descendants, Ray's workers included, sampled every 0.2 s), output bytes per character, and whether both runs wrote byte-identical shards; for
+`tokun decode-dataset` (the same rows, the same threads) whether the text is the corpus', and `decode_over_encode`:
+decoding's seconds over encoding's.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import filecmp
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -54,6 +59,14 @@ def make_corpus(folder: Path, mb: int, seed: int = 0) -> tuple[int, int]:
     for k, part in enumerate(np.array_split(np.arange(len(out)), 8)):
         pq.write_table(pa.table({"text": [out[i] for i in part]}), folder / f"part-{k}.parquet")
     return len(out), sum(map(len, out))
+
+
+def same_text(corpus: Path, back: Path) -> bool:
+    """Whether the decoded file's text column is the corpus's, document for document."""
+    import pyarrow.parquet as pq
+
+    want = [t for p in sorted(corpus.glob("*.parquet")) for t in pq.read_table(p).column("text").to_pylist()]
+    return pq.read_table(back).column("text").to_pylist() == want
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -100,6 +113,7 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--shard-docs", type=int, default=4096)
     p.add_argument("--skip-ray", action="store_true")
+    p.add_argument("--repeats", type=int, default=1, help="encode and decode in turn, this many times; medians")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="tokun-dataset-", dir="/tmp"))
@@ -117,23 +131,33 @@ def main() -> None:
             ),
             flush=True,
         )
-        common = ["--shard-docs", str(args.shard_docs), "--threads", str(args.threads), "-q"]
+        threads = ["--threads", str(args.threads), "-q"]
         runs = {"single": []} if args.skip_ray else {"single": [], "ray": ["--ray", "--workers", str(args.workers)]}
-        for name, extra in runs.items():
-            out = tmp / name
-            seconds, peak = run(["encode-dataset", str(tmp / "corpus"), "--out", str(out), *common, *extra])
-            size = sum(f.stat().st_size for f in out.glob("*.parquet"))
-            row = {
-                "run": name,
-                "threads": args.threads,
-                "workers": args.workers if extra else 1,
-                "seconds": round(seconds, 1),
-                "docs_per_s": round(documents / seconds),
-                "chars_per_s": round(chars / seconds),
-                "peak_mb": round(peak),
-                "bytes_per_char": round(size / chars, 2),
-            }
-            print(json.dumps(row), flush=True)
+        for name, extra in runs.items():  # encode, decode, encode, decode...: machine noise hits both alike
+            out, back = tmp / name, tmp / f"{name}.parquet"
+            options = ["--shard-docs", str(args.shard_docs), *threads, *extra]
+            times: dict[str, list[tuple[float, float]]] = {"encode": [], "decode": []}
+            for _ in range(args.repeats):
+                shutil.rmtree(out, ignore_errors=True)
+                times["encode"].append(run(["encode-dataset", str(tmp / "corpus"), "--out", str(out), *options]))
+                times["decode"].append(run(["decode-dataset", str(out), "--out", str(back), *threads, *extra]))
+            seconds = {op: statistics.median(t for t, _ in runs_) for op, runs_ in times.items()}
+            for op in ("encode", "decode"):
+                row = {
+                    "run": f"{op} {name}",
+                    "threads": args.threads,
+                    "workers": args.workers if extra else 1,
+                    "seconds": round(seconds[op], 1),
+                    "docs_per_s": round(documents / seconds[op]),
+                    "chars_per_s": round(chars / seconds[op]),
+                    "peak_mb": round(max(peak for _, peak in times[op])),
+                }
+                if op == "encode":
+                    row["bytes_per_char"] = round(sum(f.stat().st_size for f in out.glob("*.parquet")) / chars, 2)
+                else:
+                    row["exact"] = same_text(tmp / "corpus", back)
+                    row["decode_over_encode"] = round(seconds["decode"] / seconds["encode"], 2)
+                print(json.dumps(row), flush=True)
         if not args.skip_ray:
             names = sorted(f.name for f in (tmp / "single").iterdir())
             same = all(filecmp.cmp(tmp / "single" / n, tmp / "ray" / n, shallow=False) for n in names)

@@ -33,9 +33,22 @@ def test_inspect_writes_the_report(tmp_path, capsys) -> None:
     tables, agreement = found["tables"], found["script_agreement@10"]
     assert [t["probe"] for t in tables][:4] == ["7", "a", "A", "中"] and all(t["nearest"] for t in tables)
     assert set(agreement) == {"characters", "blocks"} and all(0 <= a <= 1 for a in agreement.values())
-    assert f"characters {agreement['characters']:.0%}" in page and "share of its own script" in page
+    baseline = found["random_agreement@10"]
+    for kind in ("characters", "blocks"):  # under each map: the model's figure and chance's, from neighbours.json
+        said = f"{agreement[kind]:.0%} share its script; random vectors of the same shape with the same scripts: "
+        assert said + f"{baseline[kind]:.0%}." in page
+        assert baseline[kind] < agreement[kind]  # the shipped model groups scripts more than chance does
+    rows = found["scripts"]["characters"]  # the largest scripts first, the rest one row last
+    named = [r["points"] for r in rows if not r["script"].startswith("other (")]
+    assert named == sorted(named, reverse=True) and sum(r["points"] for r in rows) == found_points(out)
+    assert len(rows) <= 9 and "<h2>Scripts in latent space" in page and f"<td>{rows[0]['script']}</td>" in page
     rows = (out / "projector" / "blocks-tensors.tsv").read_text().count("\n")
     assert 0 < rows <= 300
+
+
+def found_points(out) -> int:
+    """The character points of a report folder: the rows of its projector export."""
+    return (out / "projector" / "tensors.tsv").read_text().count("\n")
 
 
 @pytest.mark.parametrize(

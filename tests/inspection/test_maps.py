@@ -90,7 +90,7 @@ def test_legends_name_the_commonest_labels_and_grey_the_rest() -> None:
     assert legend[0][0] == "Latin" and len(legend) <= maps.LEGEND + 1
     assert [legend[c][0] for c in codes[:30]] == ["Latin"] * 30
     assert len({colour for _, colour in legend}) == len(legend)  # every label its own colour
-    if legend[-1][0] == OTHER:
+    if legend[-1][0].startswith(OTHER):
         assert legend[-1][1] == maps.GREY
 
 
@@ -99,7 +99,30 @@ def test_the_language_legend_shows_as_many_scripts_as_it_can() -> None:
     scripts = ["Latn"] * 42 + ["Cyrl", "Cyrl", "Hani", "Hani", "Hani"]
     points = Points("blocks", np.zeros((len(scripts), 2), np.float32), ["x"] * len(scripts), scripts, languages)
     names = [name for name, _ in maps.colours(points, "language")[0]]
-    assert {"ru", "zh", UNICODE} <= set(names) and names[-1] == OTHER  # though 14 Latin files are commoner
+    assert {"ru", "zh", UNICODE} <= set(names) and names[-1] == f"{OTHER} (9)"  # though 14 Latin files are commoner
+    assert len(names) == maps.LEGEND + 1
+
+
+@pytest.mark.parametrize("groups", [3, 8, 9, 20])
+def test_a_legend_names_the_largest_groups_and_hides_none_when_they_fit(groups) -> None:
+    """At most LEGEND named groups, the largest (not the first alphabetically); the rest one muted group naming
+    their number; no group behind "other" when they fit."""
+    codes = ["Zanb", "Yiii", "Xsux", "Wara", "Vaii", "Ugar", "Thaa", "Tibt", "Syrc", "Sora", "Sinh", "Shaw"]
+    codes += ["Runr", "Rjng", "Phnx", "Osma", "Ogam", "Mong", "Mand", "Limb"]
+    sizes = {code: 2 + i for i, code in enumerate(codes[:groups])}  # the last alphabetically are the smallest
+    scripts = [code for code, n in sizes.items() for _ in range(n)]
+    points = Points("characters", np.zeros((len(scripts), 2), np.float32), ["x"] * len(scripts), scripts, scripts)
+    for colouring in ("script", "language"):
+        legend, index = maps.colours(points, colouring)
+        named = [name for name, colour in legend if colour != maps.GREY]
+        largest = sorted(sizes, key=sizes.get, reverse=True)[: maps.LEGEND]
+        want = [maps.script_name(c) for c in largest] if colouring == "script" else largest
+        assert named == want
+        if groups <= maps.LEGEND:
+            assert len(legend) == groups and maps.GREY not in {c for _, c in legend}
+        else:
+            assert legend[-1] == (f"{OTHER} ({groups - maps.LEGEND})", maps.GREY)
+            assert sum(legend[i][1] == maps.GREY for i in index) == sum(sorted(sizes.values())[: groups - maps.LEGEND])
 
 
 def test_the_png_and_the_page(tmp_path) -> None:

@@ -95,6 +95,7 @@ def test_collators_keep_every_real_byte_and_mask_every_pad(tok) -> None:
     batch = DataCollatorForSeq2Seq(tok)(pairs)
     for ids, labels, mask, t in zip(batch["input_ids"], batch["labels"], batch["attention_mask"], texts):
         n = 4 * len(t)
+        assert ids[:n].tolist() == codec.codepoints_to_bytes(codec.to_codepoints(t)).tolist()
         assert labels[:n].tolist() == codec.codepoints_to_bytes(codec.to_codepoints(t[::-1])).tolist()
         assert (labels[n:] == -100).all() and mask[:n].all() and not mask[n:].any()
     assert tok.batch_decode(batch["labels"]) == [t[::-1] for t in texts]  # -100 is dropped like padding

@@ -5,7 +5,6 @@ import os
 import shutil
 import subprocess
 import sys
-
 from pathlib import Path
 
 import numpy as np
@@ -191,3 +190,13 @@ def test_export_prints_the_raw_error_rate(exported, monkeypatch, tmp_path, capsy
     assert main(["export", "onnx", str(tmp_path / "x"), "--check", str(FIXTURE)]) == 0
     line = capsys.readouterr().out
     assert line.startswith("decoder.onnx alone misreads ") and "of 84 blocks" in line and "(0 misread blocks unflagged)" in line
+@pytest.mark.slow
+def test_installed_backends_are_the_ones_importable(tmp_path, monkeypatch) -> None:
+    """``tokun inspect --all`` measures every backend installed: onnxruntime when it imports, none when it does not."""
+    tok = tokun.Tokenizer.load(prior=False)
+    found = tokun_onnx.installed_backends(tok, tmp_path / "onnx")
+    assert list(found) == ["onnxruntime"]
+    text = FIXTURE.read_text(encoding="utf-8")
+    assert found["onnxruntime"].decode(found["onnxruntime"].encode(text), length=len(text)) == text
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` raises ImportError
+    assert tokun_onnx.installed_backends(tok, tmp_path / "none") == {}

@@ -11,7 +11,8 @@ from tokun.cli import main
 from tokun.core import shards
 from tokun.core.errors import InputError
 from tokun.decoding.tokenizer import Tokenizer
-from tokun.streaming.datasets import decode_dataset, encode_dataset
+from tokun.streaming.datasets import encode_dataset
+from tokun.streaming.decoded import decode_dataset
 
 from ..conftest import FIXTURE, ROOT
 
@@ -64,7 +65,7 @@ def test_every_format_gives_the_same_shards_and_decodes_back(tmp_path, tok: Toke
         assert all(within_one_ulp(found[kind][i], want) for kind in inputs), i
     n = decode_dataset(tok, str(tmp_path / "jsonl"), str(tmp_path / "back.parquet"))
     back = pq.read_table(tmp_path / "back.parquet")
-    assert n == (len(DOCS), sum(map(len, DOCS))) and back.column_names == ["id", "text"]
+    assert n == (len(DOCS), sum(map(len, DOCS))) and back.column_names == ["id", "text", "n"]  # JSONL's other field
     assert back.column("text").to_pylist() == DOCS and back.column("id").to_pylist() == list(range(len(DOCS)))
 
 
@@ -213,7 +214,6 @@ def test_an_input_edited_in_place_is_not_resumed(tmp_path, capsys) -> None:
 
 def test_the_job_names_absolute_paths_for_other_machines(tmp_path, monkeypatch, tok: Tokenizer) -> None:
     from tokun.core import checkpoint
-    from tokun.streaming.datasets import encode_piece
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "m").symlink_to(checkpoint.weights_root() / "4x16")
@@ -222,7 +222,7 @@ def test_the_job_names_absolute_paths_for_other_machines(tmp_path, monkeypatch, 
 
     def runner(job, todo):  # what a Ray actor is given
         jobs.append(job)
-        return (encode_piece(tok, job, p) for p in todo)
+        return (job.run(tok, name) for name in todo)
 
     encode_dataset(Tokenizer.load("m"), ["in.jsonl"], "out", runner=runner)
     encode_dataset(tok, ["in.jsonl"], "out2", runner=runner)
@@ -244,3 +244,136 @@ def test_an_unreachable_ray_address_fails_at_once(tmp_path, capsys) -> None:
     assert time.monotonic() - start < 10
     err = capsys.readouterr().err
     assert err.startswith("tokun: error: --ray 127.0.0.1:1: cannot connect (") and len(err.splitlines()) == 1, err
+
+
+def test_every_source_column_comes_back_cell_for_cell(tmp_path, tok: Tokenizer) -> None:
+    """Extra columns of several types, nulls among them, through shards and back: the decoded rows are the source's."""
+    n = len(DOCS)
+    source = pa.table(
+        {
+            "n": pa.array(range(n), pa.int64()),
+            "text": DOCS,
+            "lang": [f"l{i % 3}" if i % 5 else None for i in range(n)],
+            "tags": [[f"t{i}", "x"] if i % 4 else None for i in range(n)],
+            "score": [i / 7 if i % 3 else None for i in range(n)],
+        }
+    )
+    pq.write_table(source.slice(0, 11), tmp_path / "a.parquet", row_group_size=4)
+    pq.write_table(source.slice(11), tmp_path / "b.parquet", row_group_size=5)
+    paths = [str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")]
+    encode_dataset(tok, paths, str(tmp_path / "s"), shard_docs=3)
+    decode_dataset(tok, str(tmp_path / "s"), str(tmp_path / "back.parquet"))
+    back = pq.read_table(tmp_path / "back.parquet")
+    assert back.column_names == ["id", "text", "n", "lang", "tags", "score"]
+    assert back.column("id").to_pylist() == list(range(n))
+    assert back.select(source.column_names).equals(source)  # types and every cell, nulls included, in order
+    assert not (tmp_path / "back.parquet.parts").exists()
+    # --columns: these, in this order
+    columns = ["--columns", "tags", "text", "-q"]
+    assert main(["decode-dataset", str(tmp_path / "s"), "--out", str(tmp_path / "c.parquet"), *columns]) == 0
+    assert pq.read_table(tmp_path / "c.parquet").equals(source.select(["tags", "text"]))
+    with pytest.raises(InputError, match=r"--columns: no column 'nope' \(columns: id, text, n, lang, tags, score\)"):
+        decode_dataset(tok, str(tmp_path / "s"), str(tmp_path / "d.parquet"), columns=["nope"])
+    assert not (tmp_path / "d.parquet").exists() and not (tmp_path / "d.parquet.parts").exists()  # refused first
+    with pytest.raises(InputError, match="cannot write .*/no/d.parquet: folder .*/no does not exist"):
+        decode_dataset(tok, str(tmp_path / "s"), str(tmp_path / "no" / "d.parquet"))
+
+
+def test_jsonl_fields_and_a_source_id_come_back(tmp_path, tok: Tokenizer) -> None:
+    """JSONL's other fields, present in some lines only, become columns (null where absent); a source column named
+    id is the source's."""
+    records = [{"id": f"doc-{i}", "text": d} | ({"meta": {"k": i}} if i % 2 else {}) for i, d in enumerate(DOCS)]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    encode_dataset(tok, [str(tmp_path / "in.jsonl")], str(tmp_path / "s"), shard_docs=4)  # shard 0: meta on some
+    decode_dataset(tok, str(tmp_path / "s"), str(tmp_path / "back.parquet"))
+    back = pq.read_table(tmp_path / "back.parquet")
+    assert back.column_names == ["id", "text", "meta"]
+    assert back.to_pylist() == [{"id": r["id"], "text": r["text"], "meta": r.get("meta")} for r in records]
+
+
+def test_a_field_of_mixed_types_is_one_error_line(tmp_path, capsys) -> None:
+    (tmp_path / "in.jsonl").write_text('{"text": "a", "n": 1}\n{"text": "b", "n": "two"}\n')
+    assert main(["encode-dataset", str(tmp_path / "in.jsonl"), "--out", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "in.jsonl, lines 1..2: a field of mixed types cannot be kept" in err, err
+
+
+def test_shards_written_before_the_source_column_still_decode(tmp_path, tok: Tokenizer) -> None:
+    """A shard without the ``source`` column (the first format) decodes to id and text."""
+    src = write_parquet(tmp_path / "in.parquet", DOCS[:5])
+    encode_dataset(tok, [src], str(tmp_path / "s"))
+    shard = tmp_path / "s" / "part-00000.parquet"
+    table = pq.read_table(shard)
+    assert "source" in table.column_names
+    pq.write_table(table.drop_columns(["source"]), shard)
+    decode_dataset(tok, str(tmp_path / "s"), str(tmp_path / "back.parquet"))
+    assert pq.read_table(tmp_path / "back.parquet").to_pydict() == {"id": list(range(5)), "text": DOCS[:5]}
+
+
+def interrupt(args: list[str], cwd, done) -> tuple[int, str]:
+    """``tokun ARGS`` in a subprocess, sent SIGINT once ``done()`` is true; its status and stderr."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = os.environ | {"PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tokun", *args, "--threads", "1", "-q"], cwd=cwd, env=env, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 120
+    while not done() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err.decode()
+
+
+def run_in(folder, words: list[str]) -> int:
+    """``tokun WORDS`` run in ``folder`` with one torch thread, as the interrupted subprocesses ran (the float
+    latents' last bits depend on the thread count)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    os.chdir(folder)
+    try:
+        return main([*words, "--threads", "1", "-q"])
+    finally:
+        os.chdir(ROOT)
+        torch.set_num_threads(threads)
+
+
+@pytest.mark.slow
+def test_an_interrupt_says_what_is_kept_and_the_command_resumes_it(tmp_path) -> None:
+    import shlex
+
+    docs = ["\n\n".join(DOCS * 12)] * 24  # 24 documents of 16,450 characters, 2 a shard
+    pq.write_table(pa.table({"text": docs, "k": range(24)}), tmp_path / "in.parquet")
+    args = ["in.parquet", "--out", "s", "--shard-docs", "2"]
+    assert run_in(tmp_path, ["encode-dataset", "in.parquet", "--out", "whole", "--shard-docs", "2"]) == 0
+
+    shard = tmp_path / "s" / "part-00001.parquet"
+    status, err = interrupt(["encode-dataset", *args], tmp_path, shard.exists)
+    kept = sorted(p.name for p in (tmp_path / "s").glob("part-*.parquet"))
+    assert status == 130 and 2 <= len(kept) < 12, (status, err)
+    rerun = "tokun encode-dataset in.parquet --out s --shard-docs 2"
+    said = f"tokun: interrupted: {len(kept)} of 12 shards in s are finished and kept; to continue, run: {rerun}\n"
+    assert err == said
+    assert not [p for p in (tmp_path / "s").iterdir() if p.name.startswith(".")]  # no half-written shard
+    assert run_in(tmp_path, shlex.split(rerun)[1:]) == 0
+    for name in sorted(p.name for p in (tmp_path / "whole").iterdir()):  # as if never interrupted, byte for byte
+        assert (tmp_path / "s" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+
+    parts = tmp_path / "back.parquet.parts"
+    status, err = interrupt(["decode-dataset", "s", "--out", "back.parquet"], tmp_path, (parts / shard.name).exists)
+    kept = sorted(p.name for p in parts.glob("part-*.parquet"))
+    assert status == 130 and 2 <= len(kept) < 12, (status, err)
+    rerun = "tokun decode-dataset s --out back.parquet"
+    assert err == (
+        f"tokun: interrupted: {len(kept)} of 12 shards decoded into back.parquet.parts are finished and kept; "
+        f"to continue, run: {rerun}\n"
+    )
+    assert not (tmp_path / "back.parquet").exists()
+    assert run_in(tmp_path, shlex.split(rerun)[1:]) == 0
+    back = pq.read_table(tmp_path / "back.parquet")
+    assert back.to_pydict() == {"id": list(range(24)), "text": docs, "k": list(range(24))} and not parts.exists()

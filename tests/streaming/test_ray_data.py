@@ -8,7 +8,8 @@ import pytest
 from tokun.core import shards
 from tokun.decoding.tokenizer import Tokenizer
 from tokun.streaming.datasets import encode_dataset
-from tokun.streaming.ray_data import ShardEncoder, ray_runner
+from tokun.streaming.decoded import decode_dataset
+from tokun.streaming.ray_data import ShardWorker, ray_runner
 
 from ..conftest import FIXTURE
 
@@ -23,7 +24,18 @@ def ray_local():
     ray.shutdown()
 
 
-def test_ray_writes_the_single_process_shards_row_for_row(tmp_path, ray_local) -> None:
+@pytest.fixture
+def one_thread():
+    """torch on one thread, as on the actors of ``threads=1``: the float latents' last bits depend on the count."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_ray_writes_the_single_process_shards_row_for_row(tmp_path, ray_local, one_thread) -> None:
     tok = Tokenizer.load()
     docs = DOCS * 3 + [None]  # a bad row at the end: reported by an actor, skipped
     pq.write_table(pa.table({"text": pa.array(docs, pa.string())}), tmp_path / "in.parquet", row_group_size=9)
@@ -45,6 +57,11 @@ def test_ray_writes_the_single_process_shards_row_for_row(tmp_path, ray_local) -
         assert a.ids.tolist() == b.ids.tolist() and a.chars.tolist() == b.chars.tolist()
     for name in sorted(p.name for p in (tmp_path / "one").iterdir()):  # row for row, and byte for byte
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes()
+    # and back: decoded on Ray's actors, the same file as in one process
+    decode_dataset(tok, str(tmp_path / "one"), str(tmp_path / "one.parquet"))
+    decode_dataset(tok, str(tmp_path / "one"), str(tmp_path / "ray.parquet"), runner=ray_runner("local", threads=1))
+    assert pq.read_table(tmp_path / "ray.parquet").equals(pq.read_table(tmp_path / "one.parquet"))
+    assert pq.read_table(tmp_path / "ray.parquet").column("text").to_pylist() == DOCS * 3
 
 
 def test_an_actor_returns_each_shards_problems_as_a_list(tmp_path) -> None:
@@ -54,7 +71,7 @@ def test_an_actor_returns_each_shards_problems_as_a_list(tmp_path) -> None:
     tables = []
 
     def runner(job, todo):
-        table = ShardEncoder(job, threads=None, device="cpu")({"name": np.array([p.name for p in todo])})
+        table = ShardWorker(job, threads=None, device="cpu")({"name": np.array(todo)})
         tables.append(table)
         return iter(())
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..core.errors import TokunError
+from ..core.errors import Interrupted, TokunError
 from ..core.version import __version__
 from . import data, lm, measure, text, train
 from .common import Parser
@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except Interrupted as err:  # a long job's own account of what it kept and how to continue
+        print(f"tokun: {err}", file=sys.stderr)
+        return 130
     except TokunError as err:
         print(f"tokun: error: {err}", file=sys.stderr)
         return 2

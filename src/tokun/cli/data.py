@@ -28,6 +28,11 @@ def add_encode_dataset(sub: argparse._SubParsersAction) -> None:
         default="stop",
         help="a bad file or row: stop with status 2 (default), or report it and leave it out",
     )
+    add_dataset_runner(p)
+
+
+def add_dataset_runner(p: argparse.ArgumentParser) -> None:
+    """encode-dataset's and decode-dataset's --ray, --workers, --threads, --device, -q."""
     p.add_argument(
         "--ray",
         nargs="?",
@@ -41,13 +46,19 @@ def add_encode_dataset(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary line")
 
 
+def _runner(args: argparse.Namespace):
+    """The Ray Data runner of ``--ray`` (None: this process)."""
+    from ..streaming.ray_data import ray_runner
+
+    return ray_runner(args.ray, workers=args.workers, threads=args.threads, device=args.device) if args.ray else None
+
+
 def cmd_encode_dataset(args: argparse.Namespace) -> int:
     from ..streaming.datasets import encode_dataset
-    from ..streaming.ray_data import ray_runner
 
     set_threads(args.threads)
     tok = tokenizer(args)
-    runner = ray_runner(args.ray, workers=args.workers, threads=args.threads, device=args.device) if args.ray else None
+    runner = _runner(args)
     summary = encode_dataset(
         tok,
         args.inputs,
@@ -71,20 +82,38 @@ def cmd_encode_dataset(args: argparse.Namespace) -> int:
 
 
 def add_decode_dataset(sub: argparse._SubParsersAction) -> None:
-    p = command(sub, "decode-dataset", cmd_decode_dataset, "decode Parquet shards back into a Parquet file of id, text")
+    p = command(
+        sub, "decode-dataset", cmd_decode_dataset, "decode Parquet shards back into the rows they were read from"
+    )
     p.add_argument("input", metavar="DIR", help="folder of shards written by encode-dataset")
-    p.add_argument("--out", required=True, help="output .parquet file: columns id, text, in the inputs' order")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="output .parquet file: id, the decoded text and the source's other columns, in the inputs' order "
+        "(OUT.parts/ holds the decoded shards until the end: rerun the same command to resume)",
+    )
+    p.add_argument("--columns", nargs="+", metavar="NAME", help="write these columns only, in this order")
     add_verify(p)
+    add_dataset_runner(p)
 
 
 def cmd_decode_dataset(args: argparse.Namespace) -> int:
     from ..core.shards import read_manifest
-    from ..streaming.datasets import decode_dataset
+    from ..streaming.decoded import decode_dataset
 
+    set_threads(args.threads)
     if args.model is None:
         args.model = read_manifest(args.input)["model"]  # the model that made the shards
-    documents, chars = decode_dataset(tokenizer(args), args.input, args.out, progress=sys.stderr.isatty())
-    print(f"{args.input}: {documents:,} documents, {chars:,} characters -> {args.out}", file=sys.stderr)
+    documents, chars = decode_dataset(
+        tokenizer(args),
+        args.input,
+        args.out,
+        columns=args.columns,
+        progress=not args.quiet and sys.stderr.isatty(),
+        runner=_runner(args),
+    )
+    if not args.quiet:
+        print(f"{args.input}: {documents:,} documents, {chars:,} characters -> {args.out}", file=sys.stderr)
     return 0
 
 

@@ -217,11 +217,15 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         "speed": args.bench and read_figures(args.bench, "bench"),
     }
     if args.all and not all(given.values()):
+        import tempfile
+
         from ..evaluation.figures import quick_figures
         from ..inspection.embeddings import read_corpora
+        from ..integrations.onnx import installed_backends
 
         text = "\n".join(read_corpora(args.corpora).values())  # inspect's error for a file that is not UTF-8
-        measured = quick_figures(tok, text, args.corpora, progress=progress)
+        with tempfile.TemporaryDirectory(prefix="tokun-bench-") as tmp:  # every backend installed
+            measured = quick_figures(tok, text, args.corpora, others=installed_backends(tok, tmp), progress=progress)
         given = {key: given[key] or measured[key] for key in given}
         if given["speed"] is None:
             print("tokun: bench skipped: it needs tiktoken (pip install -e '.[bench]')", file=sys.stderr)

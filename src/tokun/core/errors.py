@@ -29,3 +29,7 @@ class ConfigError(TokunError, ValueError):
 
 class MissingExtra(TokunError, ImportError):
     """An optional library that a feature needs is not installed; the message names the extra to install."""
+
+
+class Interrupted(TokunError):
+    """A long job stopped by Ctrl-C (SIGINT): its message says what was kept and how to continue."""

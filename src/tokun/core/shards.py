@@ -7,7 +7,11 @@ the shards in order) and one Parquet file per shard, one row per document::
     chars    int64                              its length in characters (the exact length to decode)
     latents  list<fixed_size_list<float, L>>    (ceil(chars / block_chars), L) latents, float16 or float32
     model    string                             the model that made them
+    source   struct<...>                        the document's row without its text: every other column of the
+                                                input (JSONL: every other field); absent when there is none
 
+The ``source`` column was added after the first shards were written: a shard without it reads as before (its
+documents decode to ``id`` and the text alone).
 Shards are written atomically (temporary file + rename) and are byte-identical for the same input. pyarrow is
 imported inside the functions: ``import tokun`` does not import it.
 """
@@ -71,9 +75,11 @@ def latents_table(
     dtype: str,
     latent_dim: int,
     rows: list[int] | None = None,
+    source: Any = None,
 ) -> Any:
     """One shard's rows as a ``pyarrow.Table``; ``latents[i]``: ``(ceil(chars[i] / block_chars), latent_dim)``, or
-    all of them stacked ``(sum N_i, latent_dim)`` with ``rows[i] = N_i`` (no copy when already in ``dtype``)."""
+    all of them stacked ``(sum N_i, latent_dim)`` with ``rows[i] = N_i`` (no copy when already in ``dtype``);
+    ``source``: a ``pyarrow.Table`` of the documents' other columns, one row each, kept as the ``source`` struct."""
     import pyarrow as pa
 
     if dtype not in DTYPES:
@@ -86,14 +92,20 @@ def latents_table(
         raise InputError(f"latents of shape {flat.shape} for {sum(rows)} rows of {latent_dim}")
     vectors = pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), latent_dim)
     offsets = np.concatenate([[0], np.cumsum(rows, dtype=np.int64)]).astype(np.int32)
-    return pa.table(
-        {
-            "id": pa.array(ids, pa.int64()),
-            "chars": pa.array(chars, pa.int64()),
-            "latents": pa.ListArray.from_arrays(pa.array(offsets), vectors),
-            "model": pa.array([model] * len(ids), pa.string()).dictionary_encode(),
-        }
-    )
+    columns = {
+        "id": pa.array(ids, pa.int64()),
+        "chars": pa.array(chars, pa.int64()),
+        "latents": pa.ListArray.from_arrays(pa.array(offsets), vectors),
+        "model": pa.array([model] * len(ids), pa.string()).dictionary_encode(),
+    }
+    if source is not None and source.num_columns:
+        if len(source) != len(ids):
+            raise InputError(f"{len(source)} source rows for {len(ids)} documents")
+        source = source.combine_chunks()
+        columns["source"] = pa.StructArray.from_arrays(
+            [c.chunk(0) if c.num_chunks else pa.array([], c.type) for c in source.columns], source.column_names
+        )
+    return pa.table(columns)
 
 
 def row_group_size(table: Any) -> int:
@@ -125,12 +137,16 @@ def write_shard(path: str | Path, table: Any, metadata: dict[str, str]) -> None:
 
 @dataclasses.dataclass
 class Shard:
-    """One shard's documents: ``ids`` (D,), ``chars`` (D,), ``latents[i]`` ``(N_i, L)`` in the stored dtype."""
+    """One shard's documents: ``ids`` (D,), ``chars`` (D,), ``latents[i]`` ``(N_i, L)`` in the stored dtype, views
+    of ``vectors`` ``(sum N_i, L)``; ``source``: the documents' other columns (a ``pyarrow.Table`` of D rows, no
+    columns for a shard without them)."""
 
     name: str
     ids: np.ndarray
     chars: np.ndarray
     latents: list[np.ndarray]
+    vectors: np.ndarray
+    source: Any
 
 
 def read_shard(path: str | Path) -> Shard:
@@ -139,7 +155,8 @@ def read_shard(path: str | Path) -> Shard:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path, columns=["id", "chars", "latents"])
+        names = pq.read_schema(path).names
+        table = pq.read_table(path, columns=["id", "chars", "latents"] + ["source"] * ("source" in names))
     except FileNotFoundError:
         raise InputError(f"{path}: no such shard") from None
     except (pa.ArrowException, OSError) as err:
@@ -148,11 +165,17 @@ def read_shard(path: str | Path) -> Shard:
     dim = column.type.value_type.list_size
     vectors = column.values.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim)  # (sum N_i, L)
     offsets = column.offsets.to_numpy()
+    if "source" in table.column_names:
+        source = pa.Table.from_struct_array(table.column("source").combine_chunks())
+    else:
+        source = pa.table({"_": pa.nulls(len(table))}).drop_columns(["_"])  # D rows, no columns
     return Shard(
         name=Path(path).name,
         ids=table.column("id").to_numpy(),
         chars=table.column("chars").to_numpy(),
         latents=[vectors[a:b] for a, b in zip(offsets[:-1], offsets[1:])],
+        vectors=vectors[offsets[0] : offsets[-1]],
+        source=source,
     )
 
 

@@ -23,7 +23,13 @@ from ..core.folded import FoldedEncoder
 from ..core.model import BYTE_VALUES, AutoEncoder, InFloat32
 from .slots import CHAR_BYTES, SlotTerms
 
-READ_CHUNK = 512  # latents decoded at a time: logits are 256x larger than bytes, so chunks bound memory
+READ_LOGITS = 8 << 20  # bytes of float32 logits per chunk of `read`: a chunk's logits stay in the CPU's cache
+
+
+def read_step(block_bytes: int, batch_size: int) -> int:
+    """Latents per chunk of a read: ``READ_LOGITS`` bytes of logits (128 blocks of 64 bytes), at most ``batch_size``.
+    2x faster on a CPU than chunks of 512 blocks, whose 32 MB of logits the argmax reads back from memory."""
+    return max(1, min(batch_size, READ_LOGITS // (block_bytes * BYTE_VALUES * 4)))
 
 
 class Inference:
@@ -75,12 +81,13 @@ class Inference:
 
     @torch.inference_mode()
     def read(self, latents: torch.Tensor) -> np.ndarray:
-        """``(N, latent_dim)`` latents -> ``(N, block_bytes)`` uint8: the decoder's likeliest byte at each position."""
+        """``(N, latent_dim)`` latents -> ``(N, block_bytes)`` uint8: the decoder's likeliest byte at each position.
+        ``max(-1).indices`` is ``argmax(-1)`` (the first maximum, both), 3x faster on a CPU."""
         out = np.empty((len(latents), self.cfg.block_bytes), dtype=np.uint8)
-        step = min(self.batch_size, READ_CHUNK)
+        step = read_step(self.cfg.block_bytes, self.batch_size)
         for i in range(0, len(latents), step):
             chunk = latents[i : i + step].to(device=self.device, dtype=self.decode_dtype)
-            out[i : i + step] = self.decoder(chunk).argmax(-1).to(torch.uint8).cpu().numpy()
+            out[i : i + step] = self.decoder(chunk).max(-1).indices.to(torch.uint8).cpu().numpy()
         return out
 
     @torch.inference_mode()

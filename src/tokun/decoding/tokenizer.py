@@ -56,6 +56,7 @@ class Tokenizer:
         self.search = search
         self._prior = prior  # a file is read on first use
         self.prior_name = None if prior is None else "custom" if isinstance(prior, CharPrior) else str(prior)
+        self.prior_file = None if prior is None or isinstance(prior, CharPrior) else str(prior)  # for other processes
         if isinstance(prior, (str, Path)) and Path(prior) == shipped_prior():
             self.prior_name = "shipped"
         self.name = name

@@ -7,9 +7,10 @@
 With ``progress``, UMAP shows its own bar over its epochs and t-SNE a bar over its iterations (read from the lines
 scikit-learn prints every 50 iterations); neither shows the nearest-neighbour search before.
 
-Every map is coloured twice: by script (:mod:`tokun.inspection.scripts`) and by language file, each legend holding
-the ``LEGEND`` commonest labels and ``other`` in grey. The interactive page needs no network: its data and its
-script are inline; hovering a point shows its text, script and language.
+Every map is coloured twice: by script (:mod:`tokun.inspection.scripts`) and by language file, each legend naming
+the ``LEGEND`` largest groups (by points) and the rest as one muted grey group, ``other (23)``: 23 groups. The
+interactive page needs no network: its data and its script are inline; hovering a point shows its text (control
+and invisible characters as ``U+001F``), script and language.
 """
 
 from __future__ import annotations
@@ -25,27 +26,13 @@ import numpy as np
 
 from . import METHODS
 from .embeddings import UNICODE, Points
-from .scripts import OTHER, legend_order, main_script, script_name, top_labels
+from .scripts import OTHER, legend_order, main_script, script_name, top_labels, visible
 
 TITLES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
 COLOURINGS = ("script", "language")
-LEGEND = 12  # labels a legend names; the rest are "other"
+LEGEND = 8  # groups a legend names, the largest; the rest are one "other" group
 GREY = "#c8c8c8"
-PALETTE = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
-    "#bcbd22",
-    "#aec7e8",
-    "#ffbb78",
-    "#98df8a",
-    "#ff9896",
-)
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 PRE_DIMS = 50  # principal components kept before UMAP and t-SNE
 TSNE_ITER = 500
 UMAP_EPOCHS = 200
@@ -111,17 +98,20 @@ def projections(
 
 
 def colours(points: Points, colouring: str) -> tuple[list[tuple[str, str]], list[int]]:
-    """The legend ``[(label, colour)]`` (commonest first, ``other`` last) and each point's index in it."""
+    """The legend ``[(name, colour)]`` (largest first; last the muted ``other (N)`` of N groups, where there are more
+    than ``LEGEND``) and each point's index in it."""
+    every = points.scripts if colouring == "script" else points.languages
     if colouring == "script":
-        labels = top_labels(points.scripts, LEGEND)
+        labels = top_labels(every, LEGEND)
     else:
-        labels = top_labels(points.languages, LEGEND, groups=main_scripts(points))
+        labels = top_labels(every, LEGEND, groups=main_scripts(points))
     order = legend_order(labels)
-    named = [script_name(label) if colouring == "script" and label != OTHER else label for label in order]
-    legend = [
-        (name, GREY if label == OTHER else PALETTE[i % len(PALETTE)])
-        for i, (label, name) in enumerate(zip(order, named))
+    folded = len(set(every)) - (len(order) - (OTHER in order))
+    named = [
+        f"{OTHER} ({folded})" if label == OTHER else script_name(label) if colouring == "script" else label
+        for label in order
     ]
+    legend = [(name, GREY if label == OTHER else PALETTE[i]) for i, (label, name) in enumerate(zip(order, named))]
     where = {label: i for i, label in enumerate(order)}
     return legend, [where[label] for label in labels]
 
@@ -160,18 +150,19 @@ def plot(
     for row, colouring in zip(axes, colourings):
         legend, codes = colours(points, colouring)
         code = np.array(codes)
-        other = len(legend) - 1 if legend[-1][0] == OTHER else -1
-        order = np.argsort(code != other, kind="stable")  # "other" drawn first, under the rest
+        other = len(legend) - 1 if legend[-1][1] == GREY else -1
+        muted = code == other
         palette = np.array([c for _, c in legend])
         for ax, method in zip(row, methods):
             xy = coords[method]
-            ax.scatter(xy[order, 0], xy[order, 1], s=size, c=palette[code[order]], linewidths=0, alpha=0.8)
+            for part, alpha in ((muted, 0.35), (~muted, 0.8)):  # "other" drawn first, under the rest, muted
+                ax.scatter(xy[part, 0], xy[part, 1], s=size, c=palette[code[part]], linewidths=0, alpha=alpha)
             ax.set_title(f"{TITLES[method]} by {colouring}", fontsize=10)
             ax.set_xticks([])
             ax.set_yticks([])
         counts = np.bincount(code, minlength=len(legend))
         handles = [
-            plt.Line2D([], [], marker="o", linestyle="", color=c, label=f"{name} ({counts[i]})")
+            plt.Line2D([], [], marker="o", linestyle="", color=c, label=f"{name}: {counts[i]:,}")
             for i, (name, c) in enumerate(legend)
         ]
         row[-1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8, frameon=False)
@@ -191,12 +182,13 @@ def page(maps: list[tuple[Points, dict[str, np.ndarray]]], *, title: str = "toku
         sets.append(
             {
                 "name": points.kind,
-                "texts": points.texts,
+                "texts": [visible(t) for t in points.texts],
                 "script": points.scripts,
                 "language": points.languages,
                 "methods": [[m, TITLES[m]] for m in coords],
                 "coords": {m: np.round(xy, 3).reshape(-1).tolist() for m, xy in coords.items()},
                 "legend": {c: legend for c, (legend, _) in legends.items()},
+                "other": {c: len(legend) - 1 if legend[-1][1] == GREY else -1 for c, (legend, _) in legends.items()},
                 "codes": {c: codes for c, (_, codes) in legends.items()},
             }
         )
@@ -212,6 +204,7 @@ body { font: 14px system-ui, sans-serif; margin: 1em; color: #222; }
 canvas { border: 1px solid #ddd; cursor: crosshair; }
 #legend { list-style: none; padding: 0; margin: 0; font-size: 13px; }
 #legend span { display: inline-block; width: 0.8em; height: 0.8em; border-radius: 50%; margin-right: 0.4em; }
+#legend li.other { color: #888; }
 #tip { position: fixed; pointer-events: none; background: #fff; border: 1px solid #999; padding: 0.3em 0.5em;
        font-size: 13px; display: none; white-space: pre; }
 #tip b { font-size: 20px; }
@@ -246,8 +239,9 @@ function draw() {
   const sx = (canvas.width - 2 * pad) / ((x1 - x0) || 1), sy = (canvas.height - 2 * pad) / ((y1 - y0) || 1);
   const px = new Float32Array(n), py = new Float32Array(n);
   ctx.clearRect(0, 0, canvas.width, canvas.height);
-  const other = legend[legend.length - 1][0] === "other" ? legend.length - 1 : -1;
-  for (const pass of [true, false]) {
+  const other = set.other[colouring];
+  for (const pass of [true, false]) {  // "other" first, under the rest, muted
+    ctx.globalAlpha = pass ? 0.4 : 1;
     for (let i = 0; i < n; i++) {
       if ((codes[i] === other) !== pass) continue;
       px[i] = pad + (xy[2 * i] - x0) * sx;
@@ -256,12 +250,14 @@ function draw() {
       ctx.beginPath(); ctx.arc(px[i], py[i], 2.2, 0, 2 * Math.PI); ctx.fill();
     }
   }
+  ctx.globalAlpha = 1;
   const counts = new Array(legend.length).fill(0);
   for (const c of codes) counts[c]++;
   $("legend").replaceChildren(...legend.map(([name, colour], i) => {
     const li = document.createElement("li"), dot = document.createElement("span");
     dot.style.background = colour;
-    li.append(dot, `${name} (${counts[i]})`);
+    li.append(dot, `${name}: ${counts[i]}`);
+    if (i === other) li.className = "other";
     return li;
   }));
   canvas.dataset.points = String(n);
@@ -279,7 +275,7 @@ function hover(event) {
   }
   if (best < 0) { tip.style.display = "none"; return; }
   const s = shown.set, b = document.createElement("b");
-  b.textContent = JSON.stringify(s.texts[best]);
+  b.textContent = s.texts[best];
   tip.replaceChildren(b, `\\n${s.script[best]} · ${s.language[best]}`);
   tip.style.left = `${event.clientX + 14}px`; tip.style.top = `${event.clientY + 14}px`;
   tip.style.display = "block";

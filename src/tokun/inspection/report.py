@@ -14,6 +14,7 @@ from typing import Any
 
 from ..core.errors import InputError
 from ..core.textio import atomic_output, read_text
+from .scripts import visible
 
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; max-width: 1200px; margin: 1.5em auto; padding: 0 1em; color: #222; }
@@ -81,9 +82,9 @@ def write_file(path: str | Path, data: str | bytes) -> None:
 
 
 def shown(text: str) -> str:
-    """HTML of a character or block: control characters and spaces made visible."""
-    visible = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
-    return f'<code class="t">{escape(visible)}</code>'
+    """HTML of a character or block: control and invisible characters as ``U+001F``
+    (:func:`~tokun.inspection.scripts.visible`)."""
+    return f'<code class="t">{escape(visible(text))}</code>'
 
 
 def html_table(head: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
@@ -98,10 +99,21 @@ def html_table(head: list[str], rows: list[list[str]], numeric: set[int] = froze
     return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def agreement_line(agreement: dict[str, float | None], k: int) -> str:
-    """``{kind: share}`` (:func:`tokun.inspection.neighbours.script_agreement`) as one sentence."""
-    shares = [f"{escape(kind)} {share:.0%}" for kind, share in agreement.items() if share is not None]
-    return f"<p>Of a point's {k} nearest (L2), the share of its own script: {', '.join(shares)}.</p>" if shares else ""
+def scripts_section(scripts: dict[str, list[dict[str, Any]]], k: int) -> str:
+    """Per kind of point, the rows of :func:`tokun.inspection.neighbours.script_rows`: a table per kind."""
+    out = []
+    for kind, rows in scripts.items():
+        body = [
+            [escape(r["script"]), f"{r['points']:,}", f"{r['agreement']:.0%}", f"{r['centroid_distance']:.2f}"]
+            for r in rows
+        ]
+        head = ["script", "points", f"agreement@{k}", "mean L2 to centroid"]
+        out.append(f"<div><p>{escape(kind)}</p>{html_table(head, body, {1, 2, 3})}</div>")
+    intro = (
+        f"<p>Per script, largest first: of its points' {k} nearest neighbours the share of the same script, and "
+        "their mean distance to the script's centroid (small: a tight island).</p>"
+    )
+    return intro + f'<div class="tables">{"".join(out)}</div>' if out else ""
 
 
 def neighbours_section(tables: list[dict[str, Any]]) -> str:
@@ -198,15 +210,21 @@ def noise_section(result: dict[str, Any]) -> str:
     return chart + "<p>" + "; ".join(escape(f) for f in facts) + "</p>"
 
 
+BACKENDS = ("onnxruntime",)  # the keys of other backends in `tokun bench --json`, beside "tokun" (torch)
+
+
 def speed_section(result: dict[str, Any]) -> str:
-    """The ``tokun bench --json`` object: characters per second, tokun beside tiktoken."""
-    t, k = result["tokun"], result["tiktoken"]
+    """The ``tokun bench --json`` object: characters per second of each backend measured, beside tiktoken."""
+    runs = [(f"tokun, torch ({result['device']})", result["tokun"], result["exact"])]
+    runs += [(f"tokun, {b}", result[b], result[b].get("exact")) for b in BACKENDS if isinstance(result.get(b), dict)]
+    runs.append(("tiktoken cl100k_base", result["tiktoken"], True))
     rows = [
-        ["tokun", f"{t['encode_chars_per_s']:,.0f}", f"{t['decode_chars_per_s']:,.0f}"],
-        ["tiktoken cl100k_base", f"{k['encode_chars_per_s']:,.0f}", f"{k['decode_chars_per_s']:,.0f}"],
+        [escape(name), f"{r['encode_chars_per_s']:,.0f}", f"{r['decode_chars_per_s']:,.0f}", escape(str(exact))]
+        for name, r, exact in runs
     ]
-    head = f"<p>{result['chars']:,} characters, {result['threads']} threads, {escape(result['device'])}, exact roundtrip: {result['exact']}</p>"
-    return head + html_table(["", "encode chars/s", "decode chars/s"], rows, {1, 2})
+    threads = result["threads"]
+    head = f"<p>{result['chars']:,} characters, {threads} thread{'' if threads == 1 else 's'}</p>"
+    return head + html_table(["", "encode chars/s", "decode chars/s", "exact round trip"], rows, {1, 2})
 
 
 def page(
@@ -215,15 +233,15 @@ def page(
     summary: str,
     maps: list[tuple[str, str]],
     neighbours: list[dict[str, Any]],
-    agreement: dict[str, float | None] | None = None,
+    scripts: dict[str, list[dict[str, Any]]] | None = None,
     agreement_k: int = 10,
     accuracy: dict[str, Any] | None = None,
     noise: dict[str, Any] | None = None,
     speed: dict[str, Any] | None = None,
 ) -> str:
-    """The report's HTML. ``maps``: ``[(caption, relative PNG path)]``; the other arguments are the JSON objects of
-    :mod:`tokun.inspection.neighbours`, ``tokun eval``, ``tokun noise`` and ``tokun bench`` (None: not measured);
-    ``agreement``: ``{kind: the share of its own script among a point's agreement_k nearest}``."""
+    """The report's HTML. ``maps``: ``[(caption: a sentence of what the map shows, relative PNG path)]``; the other
+    arguments are the JSON objects of :mod:`tokun.inspection.neighbours`, ``tokun eval``, ``tokun noise`` and
+    ``tokun bench`` (None: not measured); ``scripts``: ``{kind: per-script rows}`` (``script_rows``)."""
 
     def section(title: str, body: str | None, how: str) -> str:
         return f"<h2>{escape(title)}</h2>" + (
@@ -231,7 +249,7 @@ def page(
         )
 
     figures = "".join(
-        f'<figure><img src="{escape(src)}" alt="{escape(cap)}"><figcaption>{escape(cap)}</figcaption></figure>'
+        f'<figure><img src="{escape(src)}" alt="{escape(src)}"><figcaption>{escape(cap)}</figcaption></figure>'
         for cap, src in maps
     )
     parts = [
@@ -242,11 +260,8 @@ def page(
             "the TensorBoard projector export is in <code>projector/</code>.</p>",
             "",
         ),
-        section(
-            "Nearest neighbours (L2 in latent space)",
-            agreement_line(agreement or {}, agreement_k) + neighbours_section(neighbours),
-            "",
-        ),
+        section("Scripts in latent space", scripts_section(scripts or {}, agreement_k), ""),
+        section("Nearest neighbours (L2 in latent space)", neighbours_section(neighbours), ""),
         section(
             "Accuracy per language",
             None if accuracy is None else accuracy_section(accuracy),

@@ -8,11 +8,14 @@ Python's ``unicodedata`` has no Script property; fontTools' copy of the Unicode 
 ('Latn', 'Hani', 'Zyyy')
 >>> text_script("Привет, мир!")
 'Cyrl'
+>>> visible("a\x1fb"), visible(" ")
+('aU+001Fb', 'U+0020')
 """
 
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -46,6 +49,16 @@ def script_name(code: str) -> str:
         return _unicodedata().script_name(code)
     except KeyError:
         return code
+
+
+def visible(text: str) -> str:
+    """``text`` with each control, format, separator, unassigned or private-use character written ``U+001F``, and
+    a text of spaces alone written out in full: what a table or a label can show (``A`` next to ``U+001F``, not
+    next to an invisible mark)."""
+    hidden = text.isspace()
+    return "".join(
+        f"U+{ord(c):04X}" if hidden or unicodedata.category(c)[0] in "CZ" and c != " " else c for c in text
+    )
 
 
 def text_script(text: str) -> str:
@@ -84,11 +97,13 @@ def block_samples(per_block: int, *, stop: int = 0x40000, seed: int = 0) -> np.n
 
 
 def top_labels(labels: Sequence[str], most: int, *, groups: dict[str, str] | None = None) -> list[str]:
-    """``labels`` with all but ``most`` of the commonest replaced by ``other``: a legend read at a glance.
+    """``labels`` with all but the ``most`` commonest replaced by ``other``: a legend read at a glance.
     ``groups``: a group for each label (a language's script); a label whose group is already kept waits until
     every group has one, so that a legend of languages shows as many scripts as it can."""
     counts = Counter(labels)
-    order = sorted(counts, key=lambda label: (-counts[label], label))
+    sizes = Counter(groups.get(label, label) for label in labels) if groups is not None else counts
+    # the largest first; among equals (language files sampled evenly) those of the larger group (script)
+    order = sorted(counts, key=lambda label: (-counts[label], -sizes[(groups or {}).get(label, label)], label))
     if groups is not None:
         seen: set[str] = set()
         first, later = [], []

@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import torch
@@ -45,7 +46,7 @@ from ..core import codec
 from ..core.checkpoint import CONFIG, WEIGHTS, atomic_dir, load_model, read_config, write_model
 from ..core.errors import InputError
 from ..core.model import BYTE_VALUES, AutoEncoder
-from ..decoding.inference import READ_CHUNK
+from ..decoding.inference import read_step
 from ..decoding.slots import CHAR_BYTES, SlotTerms
 from ..decoding.tokenizer import Tokenizer
 from ..decoding.verify import VerifyConfig
@@ -63,6 +64,18 @@ def onnxruntime() -> ModuleType:
     except ImportError:
         raise InputError("onnxruntime is not installed: pip install -e '.[onnx]'") from None
     return ort
+
+
+def installed_backends(tok: Tokenizer, folder: str | Path, *, threads: int | None = None) -> dict[str, Any]:
+    """The other backends installed that run ``tok``'s model, for ``bench``'s ``others``: ``{"onnxruntime": an
+    OnnxTokenizer of the model exported into ``folder``}`` where onnxruntime and the exporter are importable, else
+    ``{}``."""
+    try:
+        onnxruntime()
+        export_onnx(tok.model, folder)
+    except (InputError, ImportError):
+        return {}
+    return {"onnxruntime": OnnxTokenizer(folder, batch_size=tok.batch_size, threads=threads, verify=tok.verify)}
 
 
 @contextlib.contextmanager
@@ -247,7 +260,7 @@ class OnnxInference:
     def read(self, latents: torch.Tensor) -> np.ndarray:
         """``(N, latent_dim)`` latents -> ``(N, block_bytes)`` uint8: the decoder's likeliest byte at each position."""
         out = np.empty((len(latents), self.cfg.block_bytes), dtype=np.uint8)
-        step = min(self.batch_size, READ_CHUNK)
+        step = read_step(self.cfg.block_bytes, self.batch_size)
         for i in range(0, len(latents), step):
             out[i : i + step] = self.logits(latents[i : i + step]).argmax(-1)
         return out
@@ -271,7 +284,7 @@ class OnnxTokenizer(Tokenizer):
         self.verify = verify
         self.search = VerifyConfig()
         self._prior = None
-        self.prior_name = None
+        self.prior_name = self.prior_file = None
         self.name = f"onnx:{folder}"
         self.fingerprint = ""
 

@@ -1,10 +1,11 @@
-"""``tokun encode-dataset --ray [ADDRESS]``: the same job as a Ray Data pipeline, on one machine or a cluster.
+"""``tokun encode-dataset --ray [ADDRESS]`` and ``tokun decode-dataset --ray``: the same jobs as a Ray Data
+pipeline, on one machine or a cluster.
 
-The pipeline is ``from_items(shards to do)`` -> ``map_batches(ShardEncoder)``, a pool of actors that each load one
+The pipeline is ``from_items(shards to do)`` -> ``map_batches(ShardWorker)``, a pool of actors that each load one
 tokun model (on a CPU with ``threads`` threads, or on one GPU) and encode and write whole shards with
-:func:`tokun.streaming.datasets.encode_piece` -> the per-shard results, streamed back to the driver as shards
-finish. The actors read the inputs and write the shards themselves, with the single-process code: the shards are
-byte-identical to a single-process run's, resumable, and atomic, and the documents keep their global ids (the
+:func:`tokun.streaming.datasets.encode_piece` (decode: :func:`~tokun.streaming.decoded.decode_piece`) -> the
+per-shard results, streamed back to the driver as shards finish. The actors read the inputs and write the shards
+themselves, with the single-process code: the shards are byte-identical to a single-process run's, resumable, and atomic, and the documents keep their global ids (the
 position in the inputs), which ``ray.data.read_parquet`` does not carry and ``write_parquet`` would not name
 deterministically. On a cluster, every node must see the inputs and ``--out`` at the same paths (a shared
 filesystem) and have tokun installed.
@@ -22,28 +23,27 @@ import numpy as np
 import torch
 
 from ..core.errors import InputError
-from ..decoding.tokenizer import Tokenizer
-from .datasets import Job, Piece, PieceResult, Runner, encode_piece
+from .datasets import Job, PieceResult, Runner
+from .decoded import DecodeJob
 
 
-class ShardEncoder:
-    """A Ray Data actor: one tokun model, loaded once; each batch names shards to encode and write."""
+class ShardWorker:
+    """A Ray Data actor: one tokun model, loaded once; each batch names shards to encode (or decode) and write."""
 
-    def __init__(self, job: Job, threads: int | None, device: str) -> None:
+    def __init__(self, job: Job | DecodeJob, threads: int | None, device: str) -> None:
         if threads:
             torch.set_num_threads(threads)
-        self.tok = Tokenizer.load(job.model, device=device, prior=False)
+        self.tok = job.tokenizer(device)
         if job.fingerprint and self.tok.fingerprint != job.fingerprint:
             raise InputError(f"model {job.model!r} differs on this Ray node from the driver's ({job.fingerprint})")
         self.job = job
-        self.pieces = {p.name: p for p in job.pieces}
 
     def __call__(self, batch: dict[str, np.ndarray]) -> Any:
         """``batch["name"]``: shard names -> their :class:`PieceResult` fields, one row per shard (an Arrow table:
         ``problems`` is a list of strings per shard, kept apart whatever they hold)."""
         import pyarrow as pa
 
-        results = [encode_piece(self.tok, self.job, self.pieces[str(name)]) for name in batch["name"]]
+        results = [self.job.run(self.tok, str(name)) for name in batch["name"]]
         return pa.table(
             {
                 "name": pa.array([r.name for r in results], pa.string()),
@@ -69,17 +69,17 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
         raise InputError(f"--ray {address}: cannot connect ({err.strerror or err})") from None
 
 
-def encode_on_ray(
-    job: Job,
-    todo: list[Piece],
+def run_on_ray(
+    job: Job | DecodeJob,
+    todo: list[str],
     *,
     address: str = "local",
     workers: int | None = None,
     threads: int | None = None,
     device: str = "cpu",
 ) -> Iterator[PieceResult]:
-    """Encode the shards ``todo`` on Ray (``address``: ``"local"`` starts one here, else a cluster's address; an
-    already initialised Ray is used as it is); each shard's result as it finishes."""
+    """Encode (decode) the shards named ``todo`` on Ray (``address``: ``"local"`` starts one here, else a cluster's
+    address; an already initialised Ray is used as it is); each shard's result as it finishes."""
     if not todo:
         return
     check_reachable(address)
@@ -100,9 +100,9 @@ def encode_on_ray(
             resources = ray.cluster_resources()
             workers = int(resources.get("GPU", 0)) if gpu else int(resources.get("CPU", 1) // (threads or 1))
         workers = max(1, min(workers, len(todo)))
-        items = ray.data.from_items([{"name": p.name} for p in todo], override_num_blocks=len(todo))
+        items = ray.data.from_items([{"name": name} for name in todo], override_num_blocks=len(todo))
         results = items.map_batches(
-            ShardEncoder,
+            ShardWorker,
             batch_size=1,
             compute=ray.data.ActorPoolStrategy(size=workers),
             fn_constructor_kwargs={"job": job, "threads": threads, "device": device},
@@ -125,5 +125,6 @@ def encode_on_ray(
 def ray_runner(
     address: str = "local", *, workers: int | None = None, threads: int | None = None, device: str = "cpu"
 ) -> Runner:
-    """The ``runner`` of :func:`tokun.streaming.datasets.encode_dataset` that encodes on Ray Data."""
-    return functools.partial(encode_on_ray, address=address, workers=workers, threads=threads, device=device)
+    """The ``runner`` of :func:`tokun.streaming.datasets.encode_dataset` (and ``decode_dataset``) that runs the
+    shards on Ray Data."""
+    return functools.partial(run_on_ray, address=address, workers=workers, threads=threads, device=device)
