@@ -22,7 +22,8 @@ from ..core.errors import InputError
 from ..core.textio import atomic_output
 from ..decoding.shard_texts import decode_shard, shard_tokenizer
 from ..decoding.tokenizer import Tokenizer
-from .datasets import PieceResult, Runner, interrupts, one_line, portable_model
+from .datasets import PieceResult, Runner, interrupts, portable_model
+from .inputs import one_line
 
 
 @dataclasses.dataclass(frozen=True)
