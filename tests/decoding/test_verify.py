@@ -235,3 +235,18 @@ def test_posterior_alternatives_are_the_likeliest_characters_of_independent_byte
             got = alts[f, c]
             assert (got[:, 0] == 0).all()
             assert (got[:, 1] * 65536 + got[:, 2] * 256 + got[:, 3]).tolist() == want.tolist()
+
+
+@pytest.mark.slow
+def test_blocks_across_script_boundaries_read_exactly() -> None:
+    """A block that holds the end of one script's line, a line break and the start of another's is where the
+    decoder slips on several characters at once (Thai after Tamil read as Oriya and Hangul): every such block of
+    the fixture's lines, joined in several orders, reads back exactly at every cut offset."""
+    from tokun.evaluation.accuracy import text_metrics
+
+    tok = Tokenizer.load()
+    lines = [line for line in FIXTURE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for order in (lines * 2, lines[::-1], lines[1::2] + lines[::2]):
+        text = "\n".join(order)
+        worst = text_metrics(tok, text)  # the worst of every cut offset
+        assert worst["char_accuracy"] == 1.0, worst

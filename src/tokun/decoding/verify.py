@@ -334,10 +334,16 @@ def _search(
     logp = inf.log_probs(zf)  # (F, C, 4, 256)
     terms = inf.slot_terms
     near = cfg.flag * norm.to(dev)  # (F,) within this, a reading is taken as right: stop searching
+    decoders = reading  # the decoder's own reading
     reading = greedy(inf, terms, zf, reading, alternatives(logp, cfg.top), cfg.rounds, done=near)
     far = (reading.dist > near).nonzero().flatten()
     if terms is not None and len(far):  # a slip's residual lies in one slot: search every value of its bytes
-        far = far[terms.explained_share(reading.now[far] - zf[far]) >= cfg.slip_share]
+        # judged on the decoder's reading and on the narrow search's: a narrow search that moved several slipped
+        # characters to wrong neighbours can spread a slip's residual over slots
+        share = torch.maximum(
+            terms.explained_share(decoders.now[far] - zf[far]), terms.explained_share(reading.now[far] - zf[far])
+        )
+        far = far[share >= cfg.slip_share]
         stats.wide += len(far)
     if terms is not None and len(far):
         wide = greedy(inf, terms, zf[far], reading.of(far), wide_alternatives(logp[far]), cfg.rounds, done=near[far])
