@@ -79,3 +79,12 @@ def test_prior_orders_script_compares_orders_on_the_same_draws(tmp_path: Path) -
         [*cmd[:2], str(tmp_path / "missing.txt"), str(FIXTURE)], capture_output=True, text=True, timeout=120
     )
     assert bad.returncode == 2 and "no such file" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_mixed_scripts_deals_lines_round_robin(tmp_path: Path) -> None:
+    """experiments/mixed_scripts.py: line i of every file before line i + 1 of any."""
+    (tmp_path / "a.txt").write_text("a1\na2\na3\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("b1\n\nb2\n", encoding="utf-8")
+    out = tmp_path / "mixed.txt"
+    subprocess.run([sys.executable, script("mixed_scripts"), str(tmp_path), "--lines", "2", "--out", str(out)], check=True)
+    assert out.read_text(encoding="utf-8") == "a1\nb1\na2\nb2"
