@@ -71,11 +71,10 @@ def installed_backends(tok: Tokenizer, folder: str | Path, *, threads: int | Non
     OnnxTokenizer of the model exported into ``folder``}`` where onnxruntime and the exporter are importable, else
     ``{}``."""
     try:
-        onnxruntime()
-        export_onnx(tok.model, folder)
+        onnx = exported_tokenizer(tok.model, folder, batch_size=tok.batch_size, threads=threads, verify=tok.verify)
     except (InputError, ImportError):
         return {}
-    return {"onnxruntime": OnnxTokenizer(folder, batch_size=tok.batch_size, threads=threads, verify=tok.verify)}
+    return {"onnxruntime": onnx}
 
 
 @contextlib.contextmanager
