@@ -179,9 +179,8 @@ def read_shard(path: str | Path) -> Shard:
     )
 
 
-def iter_shards(folder: str | Path) -> Iterator[Shard]:
-    """Every shard of a finished folder in the inputs' order; InputError names missing shards first."""
-    manifest = read_manifest(folder)
+def finished_names(folder: str | Path, manifest: dict[str, Any]) -> list[str]:
+    """The shard names of a folder's ``manifest``, in the inputs' order; InputError if any is not written yet."""
     names = [s["name"] for s in manifest["shards"]]
     missing = [n for n in names if not (Path(folder) / n).is_file()]
     if missing:
@@ -189,5 +188,10 @@ def iter_shards(folder: str | Path) -> Iterator[Shard]:
             f"{folder} is incomplete: {len(missing)} of {len(names)} shards missing (first {missing[0]}); "
             "run the same `tokun encode-dataset` again to finish it"
         )
-    for name in names:
+    return names
+
+
+def iter_shards(folder: str | Path) -> Iterator[Shard]:
+    """Every shard of a finished folder in the inputs' order; InputError names missing shards first."""
+    for name in finished_names(folder, read_manifest(folder)):
         yield read_shard(Path(folder) / name)

@@ -67,13 +67,7 @@ def decode_dataset(
     joined into ``out`` (atomically) and ``OUT.parts/`` removed."""
     manifest = shards.read_manifest(folder)
     shard_tokenizer(folder, tok)  # the model that made the shards, before any output is begun
-    names = [p["name"] for p in manifest["shards"]]
-    missing = [n for n in names if not (Path(folder) / n).is_file()]
-    if missing:
-        raise InputError(
-            f"{folder} is incomplete: {len(missing)} of {len(names)} shards missing (first {missing[0]}); "
-            "run the same `tokun encode-dataset` again to finish it"
-        )
+    names = shards.finished_names(folder, manifest)
     if runner is not None and tok.prior_name == "custom":
         raise InputError("a character prior made in memory cannot be sent to Ray's actors: give it as a file")
     target = Path(out)
