@@ -149,7 +149,7 @@ def test_compare_json_holds_every_model_seed_and_budget(tmp_path, monkeypatch) -
     test_bytes = sum(len(split_three(f.read_text(encoding="utf-8"))[2].encode("utf-8")) for f in corpus.iterdir())
     assert result["chosen_on"] == "tune" and set(result["split"]) == {"train_chars", "tune_chars", "test_chars"}
     assert sum(result["test_bytes_per_file"].values()) == test_bytes
-    assert set(result["paired"]) == {"tokun-bpe", "tokun-bytes"}
+    assert set(result["paired"]) == {"tokun-bpe", "tokun-bytes", "tokun-patch-learned"}
     for pair in result["paired"].values():
         lo, hi = pair["ci"]
         assert lo <= pair["mean"] <= hi and pair["verdict"] == ("win" if hi < 0 else "loss" if lo > 0 else "tie")

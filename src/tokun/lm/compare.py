@@ -51,7 +51,7 @@ PRESETS = {
 CONTEXTS = {"tokun-direct": 64, "bytes": 256, "bpe": 128, "patch": 32}
 DEFAULT_CONTEXT_CHARS = 160.0  # every model's window spans about this many characters (None: CONTEXTS' positions)
 DEFAULT_MODELS = ("tokun", "patch-learned", "tokun-direct", "bytes", "bpe")
-PAIRS = (("tokun", "bpe"), ("tokun", "bytes"))  # the paired differences reported, with their verdicts
+PAIRS = (("tokun", "bpe"), ("tokun", "bytes"), ("tokun", "patch-learned"))  # paired differences, with verdicts
 
 
 def pick_best(tune: dict[str, float]) -> str:
