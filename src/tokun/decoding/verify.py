@@ -341,8 +341,8 @@ def _search(
     if terms is not None and len(far):
         # The residual of slips lies in the slots of the slipped characters, a noisy latent's everywhere: the share
         # that one slot explains, judged on the decoder's reading and on the narrow search's (which can move slipped
-        # characters to wrong neighbours and spread the residual), is about 0.575 for noise (99th percentile 0.64: experiments/slip_share.py),
-        # more for slips.
+        # characters to wrong neighbours and spread the residual), is about 0.575 for noise (99th percentile 0.64:
+        # experiments/slip_share.py), more for slips.
         share = torch.maximum(
             terms.explained_share(decoders.now[far] - zf[far]), terms.explained_share(reading.now[far] - zf[far])
         )

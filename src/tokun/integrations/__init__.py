@@ -7,5 +7,6 @@ extras first (``pip install -e '.[hf]'`` for :mod:`.hub` and :mod:`.hf_tokenizer
     hf_tokenizer.py   TokunTokenizer: tokun's byte blocks for transformers, AutoTokenizer registration
     hf_model.py       TokunForCausalLM: tokun's patch language model as a transformers PreTrainedModel
     onnx.py           `tokun export onnx`: encoder.onnx, decoder.onnx, verify.onnx; verified decoding over onnxruntime
+    remote.py         the module a saved directory carries for trust_remote_code: one import of tokun's classes
     onnx_runtime.py   OnnxTextTokenizer: exact decoding with onnxruntime and numpy only (no torch)
 """

@@ -46,18 +46,10 @@ from ..core.errors import InputError, ModelError
 from ..core.model import AutoEncoder
 from ..lm import LMConfig, LocalConfig, PatchLM, TokunPatchEmbedding
 from .hf_tokenizer import IGNORE, PAD_ID
+from .remote import write_remote_module
 
 MODEL_TYPE = "tokun-lm"
 REMOTE_MODULE = "modeling_tokun"
-REMOTE_CODE = '''"""tokun's causal language model for transformers: this file imports it from the installed package
-(pip install 'tokun[hf]'). AutoModelForCausalLM.from_pretrained(this_directory, trust_remote_code=True) loads it
-through the auto_map of config.json.
-"""
-
-from tokun.integrations.hf_model import TokunForCausalLM, TokunLMConfig
-
-__all__ = ["TokunForCausalLM", "TokunLMConfig"]
-'''
 SCALE_SAMPLE = (  # the latents' spread is measured on this when no sample is given (from_tokun)
     "The quick brown fox jumps over the lazy dog. Le cœur a ses raisons que la raison ne connaît point. "
     "Съешь же ещё этих мягких французских булок. 天地玄黄，宇宙洪荒。 いろはにほへと ちりぬるを。 "
@@ -181,7 +173,8 @@ class TokunForCausalLM(PreTrainedModel):
             "AutoModelForCausalLM": f"{REMOTE_MODULE}.TokunForCausalLM",
         }
         super().save_pretrained(save_directory, *args, **kwargs)
-        (Path(save_directory) / f"{REMOTE_MODULE}.py").write_text(REMOTE_CODE, encoding="utf-8")
+        names = ["TokunForCausalLM", "TokunLMConfig"]
+        write_remote_module(save_directory, REMOTE_MODULE, "hf_model", names, "AutoModelForCausalLM")
 
     # -- the layout ------------------------------------------------------------------------------
 

@@ -71,6 +71,7 @@ from ..core import checkpoint, codec
 from ..core.config import BYTES_PER_CHAR
 from ..core.errors import InputError, ModelError
 from ..core.model import BYTE_VALUES
+from .remote import write_remote_module
 
 BOS, EOS, SEP = "\x02", "\x03", "\x1e"  # start of text, end of text, record separator: characters, 4 ids each
 PAD_ID = BYTE_VALUES  # 256: outside the byte values, so padding is never text
@@ -78,16 +79,6 @@ PAD_TOKEN = "<pad>"
 VOCAB_SIZE = BYTE_VALUES + 1
 IGNORE = -100  # the label that losses and transformers' collators skip
 REMOTE_MODULE = "tokenization_tokun"  # the module save_pretrained writes beside tokenizer_config.json
-REMOTE_CODE = '''"""tokun's tokenizer for transformers: this file imports it from the installed package (pip install 'tokun[hf]').
-
-AutoTokenizer.from_pretrained(this_directory, trust_remote_code=True) loads it through the auto_map of
-tokenizer_config.json.
-"""
-
-from tokun.integrations.hf_tokenizer import TokunTokenizer
-
-__all__ = ["TokunTokenizer"]
-'''
 REFUSED = {  # call-time options tokun cannot honour, and why
     "return_overflowing_tokens": "tokun cuts whole texts, it returns no overflow: split long texts before encoding",
     "stride": "tokun returns no overflowing windows, so no stride: split long texts before encoding",
@@ -167,8 +158,8 @@ class TokunTokenizer(PreTrainedTokenizer):
         config = json.loads(config_file.read_text(encoding="utf-8"))
         config["auto_map"] = {"AutoTokenizer": [f"{REMOTE_MODULE}.{type(self).__name__}", None]}
         config_file.write_text(json.dumps(config, indent=2, sort_keys=True, ensure_ascii=False) + "\n", "utf-8")
-        (folder / f"{REMOTE_MODULE}.py").write_text(REMOTE_CODE, encoding="utf-8")
-        return (*files, str(folder / f"{REMOTE_MODULE}.py"))
+        module = write_remote_module(folder, REMOTE_MODULE, "hf_tokenizer", [type(self).__name__], "AutoTokenizer")
+        return (*files, str(module))
 
     @property
     def block_bytes(self) -> int:
