@@ -109,6 +109,30 @@ def test_sampling_is_reproducible_with_a_seeded_generator(top_p: float) -> None:
     assert torch.equal(first.masked_fill(~decoder.scored(first), 0), first)
 
 
+@pytest.mark.parametrize("end_unit", [None, 0])
+def test_cached_sampling_draws_from_the_teacher_forced_logits(end_unit: int | None) -> None:
+    """Each unit the cached sampler draws at temperature 0 is the argmax of :meth:`forward` over the units drawn
+    before it; sampled, the same seed draws what the uncached prefix-by-prefix reference draws."""
+    cfg = LocalConfig(units=12, unit_vocab=7, global_dim=12, dim=16, layers=2, heads=2, end_unit=end_unit)
+    decoder = LocalDecoder(cfg).eval()
+    torch.nn.init.normal_(decoder.embed.weight, std=1.0)  # units that matter: the cache must carry them
+    state = torch.randn(2, 3, 12)
+    with torch.no_grad():
+        greedy = decoder.sample(state, temperature=0)  # (2, 3, 12)
+        logits = decoder(state, greedy)  # (2, 3, 12, 7): teacher-forced on what was drawn
+        scored = decoder.scored(greedy)
+        assert torch.equal(logits.argmax(-1)[scored], greedy[scored])
+        assert scored.sum() > 6 and len(set(greedy[scored].tolist())) > 2  # not one unit repeated
+        drawn = decoder.sample(state, temperature=1.0, top_p=0.9, generator=torch.Generator().manual_seed(3))
+        gen, units = torch.Generator().manual_seed(3), torch.zeros(2, 3, 12, dtype=torch.long)
+        for u in range(12):  # the uncached reference: the whole prefix through forward at every unit
+            units[..., u] = draw(decoder(state, units[..., : u + 1])[..., u, :], top_p=0.9, generator=gen)
+            if end_unit is not None and decoder.end_chars(units[..., : u + 1]).any(-1).all():
+                break
+        scored = decoder.scored(drawn)
+        assert torch.equal(drawn[scored], units[scored]) and torch.equal(scored, decoder.scored(units))
+
+
 def test_sampling_stops_at_the_end_character() -> None:
     cfg = LocalConfig(units=8, unit_vocab=4, global_dim=4, dim=8, heads=2, end_unit=3, char_units=2)
     decoder = LocalDecoder(cfg).eval()

@@ -108,7 +108,7 @@ def _lm_flags(p: argparse.ArgumentParser) -> None:
         help="each model's window spans about this many characters (default 160; several: one comparison each, "
         "OUT/ctx-N)",
     )
-    c.add_argument("--generate-chars", type=int, default=200, help="characters generated to time generation (0: none)")
+    c.add_argument("--generate-chars", type=int, default=200, help="characters of each test file that every model writes through its generation loop, timed (0: none)")
     c.add_argument("--recipe", help="a recipe file (recipes/lm-compare.toml) instead of the options above")
     c.add_argument("--json", action="store_true")
     g = lm_sub.add_parser("generate", help="continue a prompt with a trained language model")

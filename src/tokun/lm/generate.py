@@ -52,8 +52,16 @@ def continue_text(
     top_p: float = 0.95,
     seed: int = 0,
     stream: Any = None,
+    follow: str | None = None,
 ) -> str:
-    """``prompt`` and its continuation by ``model``: ``steps`` pieces, or ``chars`` characters when given."""
+    """``prompt`` and its continuation by ``model``: ``steps`` pieces, or ``chars`` characters when given. With
+    ``follow``, the continuation is that text, written piece by piece through the same loop: each piece is drawn,
+    then replaced by ``follow``'s next one (:meth:`~tokun.lm.zoo.LanguageModel.step`), so timing it measures
+    generation on a text every model writes alike."""
+    forced = None
+    if follow is not None:
+        forced = model.encode(follow).arrays  # position 0 is the shared start: the text's pieces follow it
+        steps, chars = len(forced[0]) - 1, None
     steps = steps if chars is None else 16 * chars  # with ``chars``: stop on length (a piece holds >= 1 character)
     out: list[str] = []
     written = 0
@@ -62,8 +70,9 @@ def continue_text(
     with torch.inference_mode():
         gen = torch.Generator().manual_seed(seed)
         window = GlobalWindow(model.network, model.begin(prompt))
-        for _ in range(steps):
-            piece, row = model.step(window.state, temperature=temperature, top_p=top_p, generator=gen)
+        for i in range(steps):
+            position = None if forced is None else tuple(a[i + 1] for a in forced)
+            piece, row = model.step(window.state, temperature=temperature, top_p=top_p, generator=gen, forced=position)
             if chars is not None:
                 piece = piece[: chars - written]
             out.append(piece)
@@ -71,7 +80,7 @@ def continue_text(
             if stream is not None:
                 stream.write(piece)
                 stream.flush()
-            if chars is not None and written >= chars:
+            if (chars is not None and written >= chars) or i == steps - 1:
                 break
             window.push(row)
     return prompt + "".join(out)
@@ -98,13 +107,14 @@ def generate(
     )
 
 
-def chars_per_second(model: LanguageModel, *, chars: int = 200, prompt: str = "The ", seed: int = 0) -> float:
-    """Characters per second of generation, batch 1, KV cache, on this machine's threads: ``chars`` characters
-    sampled at temperature 0.8, top-p 0.95 (after one warm-up piece)."""
+def chars_per_second(model: LanguageModel, texts: list[str], *, prompt: str = "", seed: int = 0) -> float:
+    """Characters per second of writing ``texts`` (each after ``prompt``) through the generation loop, batch 1,
+    KV caches, on this machine's threads: every piece drawn at temperature 0.8, top-p 0.95, then replaced by the
+    text's (``continue_text(follow=...)``), so every model pays for the same characters (after one warm-up piece)."""
     continue_text(model, prompt, chars=1, seed=seed)
     t0 = time.perf_counter()
-    text = continue_text(model, prompt, chars=chars, seed=seed)
-    return (len(text) - len(prompt)) / (time.perf_counter() - t0)
+    written = sum(len(continue_text(model, prompt, follow=text, seed=seed)) - len(prompt) for text in texts)
+    return written / (time.perf_counter() - t0)
 
 
 def model_folder(out: Path, name: str) -> Path:

@@ -11,6 +11,7 @@ in bits per UTF-8 byte of the validation text, so their numbers compare directly
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -37,15 +38,24 @@ class RMSNorm(nn.Module):
         self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+        return F.rms_norm(x, self.weight.shape, self.weight, self.eps)  # x / rms(x) * weight, one kernel
+
+
+@functools.lru_cache(maxsize=32)
+def _rotations(d: int, length: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """``cos`` and ``sin`` ``(length, d/2)`` of the rotary angles of positions ``0 .. length - 1``, made once per
+    width, length, device and dtype (ordinary tensors, even when first asked for under ``inference_mode``)."""
+    with torch.inference_mode(False), torch.no_grad():
+        freqs = 1.0 / (10000 ** (torch.arange(0, d, 2, device=device, dtype=torch.float32) / d))  # (d/2,)
+        angles = torch.arange(length, device=device, dtype=torch.float32)[:, None] * freqs  # (length, d/2)
+        return angles.cos().to(dtype), angles.sin().to(dtype)
 
 
 def rotary(x: torch.Tensor, offset: int = 0) -> torch.Tensor:
     """Rotary position embedding of ``(B, h, T, d)`` queries or keys at positions ``offset .. offset + T - 1``."""
     _, _, t, d = x.shape
-    freqs = 1.0 / (10000 ** (torch.arange(0, d, 2, device=x.device, dtype=torch.float32) / d))  # (d/2,)
-    angles = torch.arange(offset, offset + t, device=x.device, dtype=torch.float32)[:, None] * freqs  # (T, d/2)
-    cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+    length = 1 << max(6, (offset + t - 1).bit_length())  # tables for the next power of two of positions: few sizes
+    cos, sin = (table[offset : offset + t] for table in _rotations(d, length, x.device, x.dtype))  # (T, d/2) each
     x1, x2 = x[..., 0::2], x[..., 1::2]  # (B, h, T, d/2) each
     return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)  # (B, h, T, d)
 

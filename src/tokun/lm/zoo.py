@@ -114,9 +114,13 @@ class LanguageModel(ABC):
         """``(1, n, ...)`` positions of the shared start and ``prompt``, for the global model (resets the reader)."""
 
     @abstractmethod
-    def step(self, state: torch.Tensor, *, temperature: float, top_p: float, generator: torch.Generator) -> tuple[str, torch.Tensor]:
+    def step(
+        self, state: torch.Tensor, *, temperature: float, top_p: float, generator: torch.Generator,
+        forced: tuple[np.ndarray, ...] | None = None,
+    ) -> tuple[str, torch.Tensor]:  # fmt: skip
         """From the global state ``(1, 1, dim)`` after the last position: the next piece of text and its
-        ``(1, 1, ...)`` position."""
+        ``(1, 1, ...)`` position. With ``forced`` (a position of :meth:`encode`, one row of each array), the piece
+        is drawn as always, then replaced by the forced one: the same work, on a given text."""
 
     # files
     def meta(self) -> dict[str, Any]:
@@ -175,9 +179,10 @@ class TokenModel(LanguageModel):
         self.reader = TokenText(self.bpe)
         return torch.tensor([[self.start, *self.reader.ids(prompt)]])  # (1, n)
 
-    def step(self, state, *, temperature, top_p, generator):  # type: ignore[no-untyped-def]
+    def step(self, state, *, temperature, top_p, generator, forced=None):  # type: ignore[no-untyped-def]
         logits = self.network.head(state)[0, -1].float()  # (V,)
         token = int(draw(logits, temperature=temperature, top_p=top_p, generator=generator))
+        token = token if forced is None else int(forced[0])
         return self.reader.piece(token), torch.tensor([[token]])
 
     def save(self, folder: Path) -> None:
@@ -240,8 +245,9 @@ class DirectModel(LanguageModel):
         text = START_BLOCK + prompt
         return torch.from_numpy(codec.encode(" " * (-len(text) % BLOCK_CHARS) + text))[None]  # (1, n, 64)
 
-    def step(self, state, *, temperature, top_p, generator):  # type: ignore[no-untyped-def]
+    def step(self, state, *, temperature, top_p, generator, forced=None):  # type: ignore[no-untyped-def]
         nxt = self.network.output(state)[:, -1].argmax(-1).to(torch.uint8)  # (1, 64): greedy
+        nxt = nxt if forced is None else torch.from_numpy(forced[0])[None]
         return codec.decode(nxt.numpy(), length=BLOCK_CHARS), nxt[:, None]
 
     def meta(self) -> dict[str, Any]:
@@ -286,8 +292,10 @@ class PatchModel(LanguageModel):
     def begin(self, prompt: str) -> torch.Tensor:
         return torch.from_numpy(Patched.of_patches([STX, *patches_of(prompt, self.scheme)]).blocks)[None]
 
-    def step(self, state, *, temperature, top_p, generator):  # type: ignore[no-untyped-def]
-        units = self.network.local.sample(state, temperature=temperature, top_p=top_p, generator=generator)[0, 0]
+    def step(self, state, *, temperature, top_p, generator, forced=None):  # type: ignore[no-untyped-def]
+        follow = None if forced is None else torch.from_numpy(forced[1]).view(1, 1, -1)  # (1, 1, U)
+        local = self.network.local
+        units = local.sample(state, temperature=temperature, top_p=top_p, generator=generator, forced=follow)[0, 0]
         piece = bytes(units.tolist()).split(b"\0", 1)[0].decode("utf-8", errors="replace")[:BLOCK_CHARS] or " "
         block = Patched.of(piece.replace("\0", " "), f"fixed-{BLOCK_CHARS}").blocks[:1]  # (1, 64)
         return piece, torch.from_numpy(block)[None]
