@@ -150,7 +150,8 @@ def test_recipes_name_only_what_compare_takes(recipe: str, monkeypatch, tmp_path
     calls = []
     monkeypatch.setattr(module, "compare", lambda corpora, **kw: calls.append(kw) or {"models": {}, "paired": {}})
     monkeypatch.setattr(torch, "set_num_threads", lambda n: None)
-    module.compare_recipe(ROOT / "recipes" / recipe, out=tmp_path)
+    module.compare_recipe(ROOT / "recipes" / recipe, out=tmp_path, progress=False)  # as `tokun lm compare --recipe`
     contexts = {kw["context_chars"] for kw in calls}
     assert contexts == ({160} if recipe == "lm-compare.toml" else {150, 600, 2400})
     assert all(kw["schedule"].warmup == 0.1 and kw["flops"] >= 1e13 and kw["seeds"] == 3 for kw in calls)
+    assert all(kw["progress"] is False and kw["out"] == tmp_path or kw["out"].parent == tmp_path for kw in calls)

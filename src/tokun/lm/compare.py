@@ -283,10 +283,11 @@ def compare_recipe(path: Path, **overrides: Any) -> dict[str, Any]:
     ``threads``; ``context_chars``, a list: :func:`compare_contexts`). ``overrides`` (e.g. ``out``) win."""
     import torch
 
-    table = {**tomllib.loads(Path(path).read_text(encoding="utf-8")).get("compare", {}), **overrides}
-    unknown = set(table) - RECIPE_KEYS
+    recipe = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("compare", {})
+    unknown = set(recipe) - RECIPE_KEYS  # the file's keys; overrides are compare()'s own (progress, out)
     if unknown:
         raise InputError(f"{path}: unknown keys {sorted(unknown)} in [compare]; known: {sorted(RECIPE_KEYS)}")
+    table = {**recipe, **overrides}
     if "corpora" not in table:
         raise InputError(f"{path}: [compare] needs corpora")
     if threads := table.pop("threads", None):
