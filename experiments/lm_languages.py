@@ -1,8 +1,10 @@
 """Where each language model wins, by language: bits per byte per corpus file from a `tokun lm compare` run, and
 how a model's ratio to the byte model follows the language's UTF-8 bytes per character and word length, and its
 ratio to BPE the share of patches cut at the patch limit (mid-word: a word or an unspaced run longer than the limit).
+The paired differences per test file (`lm.compare.paired_differences`: intervals over seeds) come first, with the
+files tokun loses to BPE, their UTF-8 bytes per character and characters per patch (of the test split).
 
-    python experiments/lm_languages.py runs/lm-1e13/compare.json [--model tokun-words] [--corpora ../shared/corpora]
+    python experiments/lm_languages.py runs/lm-compare/compare.json [--model tokun-16] [--corpora ../shared/corpora]
     python experiments/lm_languages.py runs/a/compare.json runs/b/compare.json --model tokun-words8   # runs merged
 """
 
@@ -14,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tokun.core.splits import split_lines
-from tokun.core.textio import read_text, text_files
+from tokun.lm.compare import paired_differences
+from tokun.lm.data import split_corpus
 from tokun.lm.patch_model import BLOCK_CHARS, patches_of
 from tokun.lm.patching import BREAK, kind
 
@@ -23,13 +25,29 @@ from tokun.lm.patching import BREAK, kind
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("compare_json", nargs="+", help="compare.json of one or more runs (their models merged)")
-    p.add_argument("--model", default="tokun-words")
+    p.add_argument("--model", default="tokun-16")
     p.add_argument("--corpora", default="../shared/corpora")
     p.add_argument("--show", nargs="*", default=[], metavar="FILE", help="also print these files' ratio to BPE")
     args = p.parse_args()
     models: dict = {}
+    result: dict = {}
     for path in args.compare_json:
-        models.update(json.loads(Path(path).read_text())["models"])
+        result = json.loads(Path(path).read_text())
+        models.update(result["models"])
+    test = split_corpus([args.corpora]).test
+    if len(args.compare_json) == 1:
+        per_language = paired_differences(result)["paired_per_language"]
+        for pair, entry in per_language.items():
+            print(f"{pair} per test file (intervals over seeds):", entry["tally"])
+        losses = {f: p for f, p in per_language.get("tokun-bpe", {}).get("files", {}).items() if p["verdict"] != "win"}
+        scheme_of_tokun = models["tokun"].get("patch", "fixed-16")
+        for f, p in sorted(losses.items(), key=lambda kv: -kv[1]["mean"]):
+            text = test[f]
+            print(
+                f"  tokun - bpe on {f}: {p['mean']:+.3f} [{p['ci'][0]:+.3f}, {p['ci'][1]:+.3f}] {p['verdict']}; "
+                f"{len(text.encode('utf-8')) / max(1, len(text)):.2f} UTF-8 bytes/char, "
+                f"{len(text) / max(1, len(patches_of(text, scheme_of_tokun))):.1f} chars/patch ({scheme_of_tokun})"
+            )
     models.pop("tokun", None)  # an alias of the best tokun patch model
     scheme = models[args.model].get("patch", "words")
     scheme = scheme if scheme.startswith(("words", "fixed")) else "words"
@@ -40,17 +58,16 @@ def main() -> None:
     print("languages where each model is best:", {k: v for k, v in best.items() if v})
     most = int(scheme.split("-")[1]) if "-" in scheme else BLOCK_CHARS
     rows, capped = [], {}
-    for path in text_files([args.corpora]):
-        if path.stem not in langs:
+    for stem, val in test.items():
+        if stem not in langs:
             continue
-        _, val = split_lines(read_text(path))
         utf8 = len(val.encode("utf-8")) / max(1, len(val))
         patches = patches_of(val, scheme) or [""]
         patch = float(np.mean([len(w) for w in patches]))
         # a patch of the limit's length that does not end with a break (the word rule's kind) was cut mid-word
-        capped[path.stem] = float(np.mean([len(w) == most and kind(w[-1])[0] != BREAK for w in patches]))
-        ratio = models[args.model]["per_language"][path.stem] / models["bytes"]["per_language"][path.stem]
-        rows.append((ratio, path.stem, utf8, patch))
+        capped[stem] = float(np.mean([len(w) == most and kind(w[-1])[0] != BREAK for w in patches]))
+        ratio = models[args.model]["per_language"][stem] / models["bytes"]["per_language"][stem]
+        rows.append((ratio, stem, utf8, patch))
     rows.sort()
     r = np.array([(x[0], x[2], x[3]) for x in rows])
     print(f"{args.model} / bytes, bits per byte: median {np.median(r[:, 0]):.3f}")

@@ -139,6 +139,29 @@ def test_a_constant_difference_has_a_point_interval_and_a_verdict() -> None:
     assert spread["verdict"] == "tie"
 
 
+def test_per_language_differences_count_wins_losses_and_ties_over_seeds() -> None:
+    """Each file alone: a difference every seed agrees on is a win or a loss, one the seeds straddle a tie; and the
+    pairs rebuilt from compare.json's per-file figures are the pairs of the bits they came from."""
+    from tokun.lm.compare import paired_differences
+    from tokun.lm.stats import paired_per_file, tally
+
+    nbytes = np.array([100.0, 200.0, 300.0])
+    b = np.array([[100.0, 200.0, 300.0], [101.0, 190.0, 310.0], [99.0, 210.0, 290.0]])  # (S=3, F=3)
+    a = b + np.array([[-10.0, 20.0, -30.0], [-12.0, 22.0, 30.0], [-11.0, 21.0, 0.0]])  # seeds drawn apart: x, y clear
+    per_file = paired_per_file(a, b, nbytes, ["x", "y", "z"])
+    assert [per_file[f]["verdict"] for f in "xyz"] == ["win", "loss", "tie"]
+    assert per_file["x"]["mean"] == pytest.approx(-0.11) and per_file["y"]["ci"][0] > 0
+    assert tally(per_file) == {"win": 1, "loss": 1, "tie": 1}
+    result = {"test_bytes_per_file": dict(zip("xyz", nbytes.tolist())), "models": {}}
+    for name, bits in (("tokun", a), ("bpe", b)):
+        result["models"][name] = {"per_language_seeds": {f: list(bits[:, i] / nbytes[i]) for i, f in enumerate("xyz")}}
+    rebuilt = paired_differences(result)
+    assert rebuilt["paired"]["tokun-bpe"]["mean"] == pytest.approx(paired(a, b, nbytes)["mean"])
+    assert rebuilt["paired"]["tokun-bpe"]["ci"] == pytest.approx(paired(a, b, nbytes)["ci"])
+    assert rebuilt["paired_per_language"]["tokun-bpe"]["tally"] == {"win": 1, "loss": 1, "tie": 1}
+    assert set(rebuilt["paired"]) == {"tokun-bpe"}  # only the pairs whose models it holds
+
+
 @pytest.mark.parametrize("recipe", ["lm-compare.toml", "lm-contexts.toml"])
 def test_recipes_name_only_what_compare_takes(recipe: str, monkeypatch, tmp_path) -> None:
     """The recipe files run through compare_recipe: every key known, the schedule's shares and contexts passed on."""

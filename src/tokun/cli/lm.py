@@ -208,6 +208,8 @@ def cmd_lm_compare(args: argparse.Namespace) -> int:
         )
     for pair, p in result["paired"].items():
         print(f"{pair}: {p['mean']:+.4f} bits/byte, 95 % interval {p['ci'][0]:+.4f} to {p['ci'][1]:+.4f}: {p['verdict']}")
+        if tally := result.get("paired_per_language", {}).get(pair, {}).get("tally"):
+            print(f"  per test file (intervals over seeds): {tally['win']} wins, {tally['loss']} losses, {tally['tie']} ties")
     if result.get("cl100k_positions_per_1000_chars"):
         print(f"cl100k_base reference: {result['cl100k_positions_per_1000_chars']:.1f} positions per 1000 characters")
     return 0

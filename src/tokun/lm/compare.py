@@ -145,7 +145,6 @@ def compare(
     run = [m for m in MODELS if m != "tokun" and (m in models or (m in BEST_OF and "tokun" in models))]
     test_all = "\n".join(splits.test.values())
     speed_texts = [text[:generate_chars] for text in splits.test.values()]  # every model writes these alike
-    bits: dict[str, np.ndarray] = {}  # name -> (seeds, files) test bits
     files = [name for name, text in splits.test.items() if text]
     for name in run:
         t0 = time.time()
@@ -178,10 +177,10 @@ def compare(
             info["tune"] = evaluate(model, splits.tune, stride_share=stride_share)
             info["test"] = evaluate(model, splits.test, stride_share=stride_share)
             runs.append(info)
-        bits[name] = np.array([[r["test"]["bits"][f] for f in files] for r in runs])  # (S, F)
+        bits = np.array([[r["test"]["bits"][f] for f in files] for r in runs])  # (S, F) test bits
         result["test_bytes_per_file"] = {f: runs[0]["test"]["bytes"][f] for f in files}
         model.network.cpu()
-        result["models"][name] = summarise(runs, bits[name], files, result["test_bytes_per_file"])
+        result["models"][name] = summarise(runs, bits, files, result["test_bytes_per_file"])
         result["models"][name].update(
             lr=best_lr,
             lr_sweep={f"{rate:g}": bpb for rate, bpb in sweep.items()},
@@ -197,11 +196,7 @@ def compare(
     if "tokun" in models:
         best = pick_best({m: result["models"][m]["tune_bits_per_byte"] for m in BEST_OF})
         result["models"]["tokun"] = {**result["models"][best], "best_of": list(BEST_OF), "model": best}
-        bits["tokun"] = bits[best]
-    nbytes = np.array([result["test_bytes_per_file"][f] for f in files])
-    result["paired"] = {
-        f"{a}-{b}": stats.paired(bits[a], bits[b], nbytes) for a, b in PAIRS if a in bits and b in bits
-    }
+    result.update(paired_differences(result))
     result["flops"] = flops_table(result, tokun_model)
     try:
         from ..core.reference import cl100k
@@ -213,6 +208,29 @@ def compare(
         result["cl100k_positions_per_1000_chars"] = None
     (out / "compare.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
+
+
+def seed_bits(model: dict[str, Any], files: list[str], nbytes: np.ndarray) -> np.ndarray:
+    """``(S, F)`` test bits of one model's entry of compare.json: its seeds' bits per byte of each file times the
+    file's bytes."""
+    return np.array([model["per_language_seeds"][f] for f in files]).T * nbytes
+
+
+def paired_differences(result: dict[str, Any]) -> dict[str, Any]:
+    """From a comparison's JSON: ``paired`` (each pair of :data:`PAIRS` over all test files, with its verdict) and
+    ``paired_per_language`` (each pair on each file: its interval over seeds, its verdict; and the tally)."""
+    files = list(result["test_bytes_per_file"])
+    nbytes = np.array([result["test_bytes_per_file"][f] for f in files])
+    models = result["models"]
+    bits = {name: seed_bits(models[name], files, nbytes) for a, b in PAIRS for name in (a, b) if name in models}
+    pairs = [(a, b) for a, b in PAIRS if a in bits and b in bits]
+    per_language = {f"{a}-{b}": stats.paired_per_file(bits[a], bits[b], nbytes, files) for a, b in pairs}
+    return {
+        "paired": {f"{a}-{b}": stats.paired(bits[a], bits[b], nbytes) for a, b in pairs},
+        "paired_per_language": {
+            pair: {"tally": stats.tally(by_file), "files": by_file} for pair, by_file in per_language.items()
+        },
+    }
 
 
 def summarise(runs: list[dict[str, Any]], bits: np.ndarray, files: list[str], nbytes: dict[str, int]) -> dict:

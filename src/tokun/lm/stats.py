@@ -60,3 +60,15 @@ def paired(a: np.ndarray, b: np.ndarray, nbytes: np.ndarray, *, draws: int = DRA
     diff = _draws(a, nbytes, files, seeds_a) - _draws(b, nbytes, files, seeds_b)
     ci = interval(diff)
     return {"mean": bits_per_byte(a, nbytes) - bits_per_byte(b, nbytes), "ci": ci, "verdict": verdict(ci)}
+
+
+def paired_per_file(a: np.ndarray, b: np.ndarray, nbytes: np.ndarray, files: list[str], **kw: Any) -> dict[str, Any]:
+    """:func:`paired` on each file alone: ``{file: {mean, ci, verdict}}`` of ``a − b``, ``(S, F)`` bits each. With one
+    file a draw resamples seeds only: the interval is the spread of training (seeds), not of the file's text."""
+    return {f: paired(a[:, [i]], b[:, [i]], nbytes[[i]], **kw) for i, f in enumerate(files)}
+
+
+def tally(per_file: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """``{"win": n, "loss": n, "tie": n}``: the verdicts of :func:`paired_per_file`."""
+    verdicts = [p["verdict"] for p in per_file.values()]
+    return {v: verdicts.count(v) for v in ("win", "loss", "tie")}
