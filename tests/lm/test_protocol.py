@@ -162,7 +162,16 @@ def test_per_language_differences_count_wins_losses_and_ties_over_seeds() -> Non
     assert set(rebuilt["paired"]) == {"tokun-bpe"}  # only the pairs whose models it holds
 
 
-@pytest.mark.parametrize("recipe", ["lm-compare.toml", "lm-contexts.toml"])
+@pytest.mark.parametrize("best_of", [(), ("tokun-16", "bytes"), ("patch-learned",)])
+def test_tokun_is_chosen_among_tokun_patch_models_only(best_of, tmp_path) -> None:
+    from tokun.core.errors import InputError
+    from tokun.lm.compare import compare
+
+    with pytest.raises(InputError, match="--best-of: tokun patch models only"):
+        compare([str(FIXTURE)], minutes=1, out=tmp_path, models=("tokun",), best_of=best_of)
+
+
+@pytest.mark.parametrize("recipe", ["lm-compare.toml", "lm-contexts.toml", "lm-contexts-cpu.toml"])
 def test_recipes_name_only_what_compare_takes(recipe: str, monkeypatch, tmp_path) -> None:
     """The recipe files run through compare_recipe: every key known, the schedule's shares and contexts passed on."""
     import importlib
@@ -174,7 +183,9 @@ def test_recipes_name_only_what_compare_takes(recipe: str, monkeypatch, tmp_path
     monkeypatch.setattr(module, "compare", lambda corpora, **kw: calls.append(kw) or {"models": {}, "paired": {}})
     monkeypatch.setattr(torch, "set_num_threads", lambda n: None)
     module.compare_recipe(ROOT / "recipes" / recipe, out=tmp_path, progress=False)  # as `tokun lm compare --recipe`
-    contexts = {kw["context_chars"] for kw in calls}
-    assert contexts == ({160} if recipe == "lm-compare.toml" else {150, 600, 2400})
-    assert all(kw["schedule"].warmup == 0.1 and kw["flops"] >= 1e13 and kw["seeds"] == 3 for kw in calls)
+    batches = {kw["context_chars"]: kw["batch"] for kw in calls}  # the same characters a step at every context
+    expected = {"lm-compare.toml": {160: 16}, "lm-contexts.toml": {150: 64, 600: 16, 2400: 4}}
+    assert batches == expected.get(recipe, {160: 16, 600: 4, 2400: 1})
+    assert all(kw["schedule"].warmup == 0.1 and kw["flops"] >= 1e13 and kw["seeds"] >= 1 for kw in calls)
+    assert all(kw["seeds"] == 3 for kw in calls) or recipe == "lm-contexts-cpu.toml"
     assert all(kw["progress"] is False and kw["out"] == tmp_path or kw["out"].parent == tmp_path for kw in calls)

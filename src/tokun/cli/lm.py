@@ -109,6 +109,12 @@ def _lm_flags(p: argparse.ArgumentParser) -> None:
         "OUT/ctx-N)",
     )
     c.add_argument("--generate-chars", type=int, default=200, help="characters of each test file that every model writes through its generation loop, timed (0: none)")
+    c.add_argument(
+        "--best-of",
+        nargs="+",
+        default=list(BEST_OF),
+        help=f"the tokun patch models that `tokun` is chosen from on the tune split (default {' '.join(BEST_OF)})",
+    )
     c.add_argument("--recipe", help="a recipe file (recipes/lm-compare.toml) instead of the options above")
     c.add_argument("--json", action="store_true")
     g = lm_sub.add_parser("generate", help="continue a prompt with a trained language model")
@@ -183,6 +189,7 @@ def cmd_lm_compare(args: argparse.Namespace) -> int:
             device=args.device,
             cfg=PRESETS[args.preset],
             generate_chars=args.generate_chars,
+            best_of=tuple(args.best_of),
         )
         if len(args.context_chars) > 1:
             return print_json(compare_contexts(args.corpora, context_chars=args.context_chars, **options))

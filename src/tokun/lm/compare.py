@@ -100,10 +100,11 @@ def compare(
     schedule: Schedule = Schedule(),
     stride_share: float = 0.5,
     generate_chars: int = 200,
+    best_of: tuple[str, ...] = BEST_OF,
 ) -> dict[str, Any]:
     """Train each of ``models`` for ``flops`` and/or ``minutes`` (the first reached ends), ``seeds`` times, and
     report them on the test split (the protocol: this module's docstring). ``tokun`` trains every model of
-    :data:`BEST_OF` and reports the one best on tune. Several rates ``lr``: each model's is the best on tune of one
+    ``best_of`` (:data:`BEST_OF`) and reports the one best on tune. Several rates ``lr``: each model's is the best on tune of one
     run per rate (the first seed, whose run is then reused). ``context_chars``: every model's window spans about
     that many characters of its training text (None: :data:`CONTEXTS`' positions, unequal in characters). Writes ``out/compare.json`` and each model's files; returns the JSON."""
     base = cfg or LMConfig()
@@ -115,6 +116,10 @@ def compare(
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         raise InputError(f"lm compare --models: unknown {', '.join(unknown)}; models: {', '.join(MODELS)}")
+    best_of = tuple(best_of)
+    if not best_of or any(m not in PATCH_MODELS or m == "patch-learned" for m in best_of):
+        tokun_models = ", ".join(m for m in PATCH_MODELS if m != "patch-learned")
+        raise InputError(f"lm compare --best-of: tokun patch models only ({tokun_models}), got {list(best_of)}")
     if seeds < 1:
         raise InputError(f"--seeds must be at least 1, got {seeds}")
     check_tokun_model(tokun_model)
@@ -142,7 +147,7 @@ def compare(
         "models": {},
         "test_bytes_per_file": {},
     }
-    run = [m for m in MODELS if m != "tokun" and (m in models or (m in BEST_OF and "tokun" in models))]
+    run = [m for m in MODELS if m != "tokun" and (m in models or (m in best_of and "tokun" in models))]
     test_all = "\n".join(splits.test.values())
     speed_texts = [text[:generate_chars] for text in splits.test.values()]  # every model writes these alike
     files = [name for name, text in splits.test.items() if text]
@@ -194,8 +199,8 @@ def compare(
         )
         model.save(out / name)
     if "tokun" in models:
-        best = pick_best({m: result["models"][m]["tune_bits_per_byte"] for m in BEST_OF})
-        result["models"]["tokun"] = {**result["models"][best], "best_of": list(BEST_OF), "model": best}
+        best = pick_best({m: result["models"][m]["tune_bits_per_byte"] for m in best_of})
+        result["models"]["tokun"] = {**result["models"][best], "best_of": list(best_of), "model": best}
     result.update(paired_differences(result))
     result["flops"] = flops_table(result, tokun_model)
     try:
@@ -274,14 +279,19 @@ def flops_table(result: dict[str, Any], tokun_model: str) -> dict[str, Any]:
     }
 
 
-def compare_contexts(corpora: list[str], *, context_chars: list[float], out: Path, **kwargs: Any) -> dict[str, Any]:
+def compare_contexts(
+    corpora: list[str], *, context_chars: list[float], out: Path, batch: int = 16, **kwargs: Any
+) -> dict[str, Any]:
     """:func:`compare` at each of ``context_chars`` (``out/ctx-N``): bits per byte against context, in
-    ``out/contexts.json`` (``{N: {model: {bits_per_byte, bits_per_byte_ci}}}``)."""
+    ``out/contexts.json`` (``{N: {model: {bits_per_byte, bits_per_byte_ci, context_chars, batch}}}``). ``batch``
+    is the first context's; the others' keep its characters per step (``batch * first / N``, at least 1), so a
+    longer window means fewer windows a step, not fewer steps."""
     by_context = {}
     for chars in context_chars:
-        result = compare(corpora, out=out / f"ctx-{chars:g}", context_chars=chars, **kwargs)
+        size = max(1, round(batch * context_chars[0] / chars))
+        result = compare(corpora, out=out / f"ctx-{chars:g}", context_chars=chars, batch=size, **kwargs)
         by_context[f"{chars:g}"] = {
-            name: {k: m[k] for k in ("bits_per_byte", "bits_per_byte_ci", "context_chars")}
+            name: {k: m[k] for k in ("bits_per_byte", "bits_per_byte_ci", "context_chars")} | {"batch": size}
             for name, m in result["models"].items()
         } | {"paired": result["paired"]}
     out.mkdir(parents=True, exist_ok=True)
@@ -291,7 +301,7 @@ def compare_contexts(corpora: list[str], *, context_chars: list[float], out: Pat
 
 RECIPE_KEYS = {
     "corpora", "minutes", "flops", "seeds", "models", "batch", "lr", "seed", "tokun_model", "device", "preset",
-    "context_chars", "stride_share", "generate_chars", "warmup", "decay", "min_ratio", "threads", "out",
+    "context_chars", "stride_share", "generate_chars", "warmup", "decay", "min_ratio", "threads", "out", "best_of",
 }  # fmt: skip
 
 
@@ -318,6 +328,7 @@ def compare_recipe(path: Path, **overrides: Any) -> dict[str, Any]:
         schedule=schedule,
         minutes=table.get("minutes"),
         models=tuple(table.get("models", DEFAULT_MODELS)),
+        best_of=tuple(table.get("best_of", BEST_OF)),
         lr=tuple(table["lr"]) if isinstance(table.get("lr"), list) else table.get("lr", 1e-3),
     )
     if isinstance(contexts, list) and len(contexts) > 1:
