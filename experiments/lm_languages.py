@@ -2,7 +2,7 @@
 how a model's ratio to the byte model follows the language's UTF-8 bytes per character and word length, and its
 ratio to BPE the share of patches cut at the patch limit (mid-word: a word or an unspaced run longer than the limit).
 The paired differences per test file (`lm.compare.paired_differences`: intervals over seeds) come first, with the
-files tokun loses to BPE, their UTF-8 bytes per character and characters per patch (of the test split).
+files tokun does not win against BPE (losses and ties), their UTF-8 bytes per character and characters per patch (of the test split).
 
     python experiments/lm_languages.py runs/lm-compare/compare.json [--model tokun-16] [--corpora ../shared/corpora]
     python experiments/lm_languages.py runs/a/compare.json runs/b/compare.json --model tokun-words8   # runs merged
@@ -35,13 +35,14 @@ def main() -> None:
         result = json.loads(Path(path).read_text())
         models.update(result["models"])
     test = split_corpus([args.corpora]).test
-    if len(args.compare_json) == 1:
+    if len(args.compare_json) == 1 and "tokun" in models:
         per_language = paired_differences(result)["paired_per_language"]
         for pair, entry in per_language.items():
-            print(f"{pair} per test file (intervals over seeds):", entry["tally"])
-        losses = {f: p for f, p in per_language.get("tokun-bpe", {}).get("files", {}).items() if p["verdict"] != "win"}
+            print(f"{pair} per test file (intervals over seeds):", entry["tally"] or "one seed: no verdicts")
+        files = per_language.get("tokun-bpe", {}).get("files", {})
+        not_won = {f: p for f, p in files.items() if p["verdict"] != "win"}  # losses and ties, worst first
         scheme_of_tokun = models["tokun"].get("patch", "fixed-16")
-        for f, p in sorted(losses.items(), key=lambda kv: -kv[1]["mean"]):
+        for f, p in sorted(not_won.items(), key=lambda kv: -kv[1]["mean"]):
             text = test[f]
             print(
                 f"  tokun - bpe on {f}: {p['mean']:+.3f} [{p['ci'][0]:+.3f}, {p['ci'][1]:+.3f}] {p['verdict']}; "

@@ -193,6 +193,23 @@ def test_compare_json_holds_every_model_seed_and_budget(tmp_path, monkeypatch) -
         generate("x", folder=tmp_path / "o" / "odd")
 
 
+@pytest.mark.parametrize("name", ["tokun-16", "tokun-words8", "patch-learned", "tokun-direct", "bytes", "bpe"])
+def test_following_a_text_writes_exactly_that_text(name: str) -> None:
+    """``continue_text(follow=t)`` (what ``chars_per_second`` times) writes ``t`` whole, piece by piece, and nothing
+    more: no padding of a last block, no piece dropped or repeated, with or without a prompt."""
+    from tokun.lm import continue_text, make
+
+    from ..conftest import FIXTURE
+
+    train = FIXTURE.read_text(encoding="utf-8") * 3
+    model = make(name, train)
+    model.build(LMConfig(dim=32, layers=1, heads=2, ffn=64, context=8)).eval()
+    text = "Grüße, 世界! A line of text\nนี่คือ ไทย and code: x = [1, 2]  # ok"
+    for prompt in ("", "Bonjour, "):
+        assert continue_text(model, prompt, follow=text) == prompt + text, (name, prompt)
+    assert continue_text(model, "", follow=text[:3]) == text[:3]  # shorter than one patch or block
+
+
 def test_generation_window_caches_what_a_full_pass_computes() -> None:
     from tokun.lm import GlobalWindow
 

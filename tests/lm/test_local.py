@@ -109,11 +109,13 @@ def test_sampling_is_reproducible_with_a_seeded_generator(top_p: float) -> None:
     assert torch.equal(first.masked_fill(~decoder.scored(first), 0), first)
 
 
-@pytest.mark.parametrize("end_unit", [None, 0])
-def test_cached_sampling_draws_from_the_teacher_forced_logits(end_unit: int | None) -> None:
+@pytest.mark.parametrize(("end_unit", "char_units"), [(None, 1), (0, 1), (0, 2), (0, 4)])
+def test_cached_sampling_draws_from_the_teacher_forced_logits(end_unit: int | None, char_units: int) -> None:
     """Each unit the cached sampler draws at temperature 0 is the argmax of :meth:`forward` over the units drawn
     before it; sampled, the same seed draws what the uncached prefix-by-prefix reference draws."""
-    cfg = LocalConfig(units=12, unit_vocab=7, global_dim=12, dim=16, layers=2, heads=2, end_unit=end_unit)
+    cfg = LocalConfig(
+        units=12, unit_vocab=7, global_dim=12, dim=16, layers=2, heads=2, end_unit=end_unit, char_units=char_units
+    )
     decoder = LocalDecoder(cfg).eval()
     torch.nn.init.normal_(decoder.embed.weight, std=1.0)  # units that matter: the cache must carry them
     state = torch.randn(2, 3, 12)
@@ -131,6 +133,11 @@ def test_cached_sampling_draws_from_the_teacher_forced_logits(end_unit: int | No
                 break
         scored = decoder.scored(drawn)
         assert torch.equal(drawn[scored], units[scored]) and torch.equal(scored, decoder.scored(units))
+        forced = torch.randint(0, 7, (2, 3, 12))  # forced units come back, up to each patch's end character
+        again = decoder.sample(state, generator=torch.Generator().manual_seed(3), forced=forced)
+        assert torch.equal(again[decoder.scored(forced)], forced[decoder.scored(forced)])
+        with pytest.raises(InputError, match="forced units"):
+            decoder.sample(state, forced=forced[:, :2])
 
 
 def test_sampling_stops_at_the_end_character() -> None:

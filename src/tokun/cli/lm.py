@@ -94,7 +94,13 @@ def _lm_flags(p: argparse.ArgumentParser) -> None:
         help="peak learning rate (default 1e-3); several: each model's is chosen by a sweep scored on the tune split",
     )
     c.add_argument("--model", default=argparse.SUPPRESS, help="tokun model at both ends (default: 4x16)")
-    c.add_argument("--batch-size", type=int, default=16)
+    c.add_argument(
+        "--batch-size",
+        type=int,
+        default=16,
+        help="windows a step (default 16); with several --context-chars, the first context's (the others keep its "
+        "characters per step)",
+    )
     c.add_argument("--threads", type=int)
     c.add_argument("--device", default="cpu", help="cpu or cuda")
     c.add_argument("--preset", choices=sorted(PRESETS), default="cpu", help="body size and contexts (default cpu)")

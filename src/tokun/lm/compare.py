@@ -116,7 +116,7 @@ def compare(
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         raise InputError(f"lm compare --models: unknown {', '.join(unknown)}; models: {', '.join(MODELS)}")
-    best_of = tuple(best_of)
+    best_of = (best_of,) if isinstance(best_of, str) else tuple(best_of)
     if not best_of or any(m not in PATCH_MODELS or m == "patch-learned" for m in best_of):
         tokun_models = ", ".join(m for m in PATCH_MODELS if m != "patch-learned")
         raise InputError(f"lm compare --best-of: tokun patch models only ({tokun_models}), got {list(best_of)}")
@@ -284,8 +284,8 @@ def compare_contexts(
 ) -> dict[str, Any]:
     """:func:`compare` at each of ``context_chars`` (``out/ctx-N``): bits per byte against context, in
     ``out/contexts.json`` (``{N: {model: {bits_per_byte, bits_per_byte_ci, context_chars, batch}}}``). ``batch``
-    is the first context's; the others' keep its characters per step (``batch * first / N``, at least 1), so a
-    longer window means fewer windows a step, not fewer steps."""
+    is the first context's; the others' keep its characters per step (``batch * first / N``, at least 1): a longer
+    window means fewer windows a step, so steps fall only by what attention over the longer window costs."""
     by_context = {}
     for chars in context_chars:
         size = max(1, round(batch * context_chars[0] / chars))
@@ -328,7 +328,7 @@ def compare_recipe(path: Path, **overrides: Any) -> dict[str, Any]:
         schedule=schedule,
         minutes=table.get("minutes"),
         models=tuple(table.get("models", DEFAULT_MODELS)),
-        best_of=tuple(table.get("best_of", BEST_OF)),
+        best_of=table.get("best_of", BEST_OF),
         lr=tuple(table["lr"]) if isinstance(table.get("lr"), list) else table.get("lr", 1e-3),
     )
     if isinstance(contexts, list) and len(contexts) > 1:

@@ -61,8 +61,9 @@ def continue_text(
     forced = None
     if follow is not None:
         forced = model.encode(follow).arrays  # position 0 is the shared start: the text's pieces follow it
-        steps, chars = len(forced[0]) - 1, None
-    steps = steps if chars is None else 16 * chars  # with ``chars``: stop on length (a piece holds >= 1 character)
+        steps, chars = len(forced[0]) - 1, len(follow)  # the last block's padding is not the text's (tokun-direct)
+    if follow is None and chars is not None:
+        steps = 16 * chars  # stop on length: a piece holds at least 1 character
     out: list[str] = []
     written = 0
     if stream is not None:

@@ -241,6 +241,10 @@ class LocalDecoder(nn.Module):
         units = torch.full((n, cfg.units), cfg.end_unit or 0, dtype=torch.long, device=global_state.device)
         ended = torch.zeros(n, dtype=torch.bool, device=global_state.device)  # (N,): closed by an end character
         previous = self.start.expand(n, 1, d)  # (N, 1, D): the embedding of the unit before
+        if forced is not None:
+            if forced.shape != (b, p, cfg.units):
+                raise InputError(f"local decoder: forced units {tuple(forced.shape)}, expected {(b, p, cfg.units)}")
+            forced = forced.reshape(n, cfg.units).long()
         for u in range(cfg.units):
             x = slots[:, u : u + 1] + previous  # (N, 1, D)
             for block, (keys, values) in zip(self.blocks, caches, strict=True):
@@ -248,7 +252,7 @@ class LocalDecoder(nn.Module):
             logits = self.head(self.norm(x))[:, 0].float()  # (N, V)
             drawn = draw(logits, temperature=temperature, top_p=top_p, generator=generator)  # (N,)
             if forced is not None:
-                drawn = forced.reshape(n, cfg.units)[:, u].long()
+                drawn = forced[:, u]
             units[:, u] = drawn if cfg.end_unit is None else drawn.masked_fill(ended, cfg.end_unit)
             previous = self.embed(drawn)[:, None]  # (N, 1, D)
             if cfg.end_unit is not None and (u + 1) % cfg.char_units == 0:

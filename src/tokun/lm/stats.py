@@ -64,11 +64,17 @@ def paired(a: np.ndarray, b: np.ndarray, nbytes: np.ndarray, *, draws: int = DRA
 
 def paired_per_file(a: np.ndarray, b: np.ndarray, nbytes: np.ndarray, files: list[str], **kw: Any) -> dict[str, Any]:
     """:func:`paired` on each file alone: ``{file: {mean, ci, verdict}}`` of ``a − b``, ``(S, F)`` bits each. With one
-    file a draw resamples seeds only: the interval is the spread of training (seeds), not of the file's text."""
-    return {f: paired(a[:, [i]], b[:, [i]], nbytes[[i]], **kw) for i, f in enumerate(files)}
+    file a draw resamples seeds only: the interval is the spread of training (seeds), not of the file's text. Below
+    two seeds for either model there is no spread to draw from: the verdict is ``"n/a"``."""
+    out = {f: paired(a[:, [i]], b[:, [i]], nbytes[[i]], **kw) for i, f in enumerate(files)}
+    if min(len(a), len(b)) < 2:
+        out = {f: {**p, "verdict": "n/a"} for f, p in out.items()}
+    return out
 
 
-def tally(per_file: dict[str, dict[str, Any]]) -> dict[str, int]:
-    """``{"win": n, "loss": n, "tie": n}``: the verdicts of :func:`paired_per_file`."""
+def tally(per_file: dict[str, dict[str, Any]]) -> dict[str, int] | None:
+    """``{"win": n, "loss": n, "tie": n}``: the verdicts of :func:`paired_per_file` (None when they are "n/a")."""
     verdicts = [p["verdict"] for p in per_file.values()]
+    if "n/a" in verdicts:
+        return None
     return {v: verdicts.count(v) for v in ("win", "loss", "tie")}
