@@ -100,7 +100,9 @@ def test_token_lm_shapes() -> None:
 
 def test_macs_per_block_of_4x16() -> None:
 
-    enc, dec = macs_per_block(ModelConfig(embed_dim=256, hidden_dim=None))  # embed 256: characters of 4 x 256 -> 256, blocks of 16 x 256 -> 256
+    enc, dec = macs_per_block(
+        ModelConfig(embed_dim=256, hidden_dim=None)
+    )  # embed 256: characters of 4 x 256 -> 256, blocks of 16 x 256 -> 256
     assert enc == 16 * 1024 * 256 + 4096 * 256
     assert dec == 4096 * 256 + 16 * 1024 * 256 + 64 * 256 * 256
     enc, dec = macs_per_block(ModelConfig())  # the shipped 4x16: embed 64, characters of 128
@@ -141,11 +143,17 @@ def test_compare_json_holds_every_model_seed_and_budget(tmp_path, monkeypatch) -
     for name, part in (("a", lines[::2]), ("b", lines[1::2])):
         (corpus / f"{name}.txt").write_text("\n".join(part * 30) + "\n", encoding="utf-8")
     cfg = LMConfig(dim=32, layers=1, heads=2, ffn=64, context=8)
+    log: list[str] = []
     result = compare(
         [str(corpus)], minutes=0.02, flops=2e8, seeds=2, models=("tokun", "patch-learned", "bytes", "bpe"),
-        out=tmp_path / "o", batch=4, progress=False, cfg=cfg, generate_chars=10,
+        out=tmp_path / "o", batch=4, progress=False, cfg=cfg, generate_chars=10, log=log.append,
     )  # fmt: skip
     assert result["budget"] == {"minutes": 0.02, "flops": 2e8, "seeds": 2}
+    trained = [*BEST_OF, "patch-learned", "bytes", "bpe"]  # the log: a line per training run, per model, the pick
+    for name in trained:
+        assert sum(line.startswith(f"{name} lr ") for line in log) == 2, (name, log)
+        assert sum(line.startswith(f"{name}: lr ") and "test" in line for line in log) == 1, (name, log)
+    assert f"tokun = {result['models']['tokun']['model']}, the best on tune of" in log[-1]
     test_bytes = sum(len(split_three(f.read_text(encoding="utf-8"))[2].encode("utf-8")) for f in corpus.iterdir())
     assert result["chosen_on"] == "tune" and set(result["split"]) == {"train_chars", "tune_chars", "test_chars"}
     assert sum(result["test_bytes_per_file"].values()) == test_bytes

@@ -114,7 +114,12 @@ def _lm_flags(p: argparse.ArgumentParser) -> None:
         help="each model's window spans about this many characters (default 160; several: one comparison each, "
         "OUT/ctx-N)",
     )
-    c.add_argument("--generate-chars", type=int, default=200, help="characters of each test file that every model writes through its generation loop, timed (0: none)")
+    c.add_argument(
+        "--generate-chars",
+        type=int,
+        default=200,
+        help="characters of each test file that every model writes through its generation loop, timed (0: none)",
+    )
     c.add_argument(
         "--best-of",
         nargs="+",
@@ -176,8 +181,12 @@ def cmd_lm_compare(args: argparse.Namespace) -> int:
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError(f"--device {args.device}: no CUDA device is available")
     progress = sys.stderr.isatty()
+
+    def log(line: str) -> None:  # a line per training run: what a run in the background (nohup) shows
+        print(f"tokun lm compare: {line}", file=sys.stderr, flush=True)
+
     if args.recipe:
-        result = compare_recipe(Path(args.recipe), progress=progress)
+        result = compare_recipe(Path(args.recipe), progress=progress, log=log)
         if "models" not in result:  # several contexts: {chars: {model: figures}}
             return print_json(result)
     else:
@@ -196,6 +205,7 @@ def cmd_lm_compare(args: argparse.Namespace) -> int:
             cfg=PRESETS[args.preset],
             generate_chars=args.generate_chars,
             best_of=tuple(args.best_of),
+            log=log,
         )
         if len(args.context_chars) > 1:
             return print_json(compare_contexts(args.corpora, context_chars=args.context_chars, **options))
@@ -220,9 +230,13 @@ def cmd_lm_compare(args: argparse.Namespace) -> int:
             f"{row['train_flops']:>11.3g} {row['languages_won']:>6}/{row['languages']}"
         )
     for pair, p in result["paired"].items():
-        print(f"{pair}: {p['mean']:+.4f} bits/byte, 95 % interval {p['ci'][0]:+.4f} to {p['ci'][1]:+.4f}: {p['verdict']}")
+        print(
+            f"{pair}: {p['mean']:+.4f} bits/byte, 95 % interval {p['ci'][0]:+.4f} to {p['ci'][1]:+.4f}: {p['verdict']}"
+        )
         if tally := result.get("paired_per_language", {}).get(pair, {}).get("tally"):
-            print(f"  per test file (intervals over seeds): {tally['win']} wins, {tally['loss']} losses, {tally['tie']} ties")
+            print(
+                f"  per test file (intervals over seeds): {tally['win']} wins, {tally['loss']} losses, {tally['tie']} ties"
+            )
     if result.get("cl100k_positions_per_1000_chars"):
         print(f"cl100k_base reference: {result['cl100k_positions_per_1000_chars']:.1f} positions per 1000 characters")
     return 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -101,13 +102,17 @@ def compare(
     stride_share: float = 0.5,
     generate_chars: int = 200,
     best_of: tuple[str, ...] = BEST_OF,
+    log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Train each of ``models`` for ``flops`` and/or ``minutes`` (the first reached ends), ``seeds`` times, and
     report them on the test split (the protocol: this module's docstring). ``tokun`` trains every model of
     ``best_of`` (:data:`BEST_OF`) and reports the one best on tune. Several rates ``lr``: each model's is the best on tune of one
     run per rate (the first seed, whose run is then reused). ``context_chars``: every model's window spans about
-    that many characters of its training text (None: :data:`CONTEXTS`' positions, unequal in characters). Writes ``out/compare.json`` and each model's files; returns the JSON."""
+    that many characters of its training text (None: :data:`CONTEXTS`' positions, unequal in characters). ``log``
+    receives a line per training run and per model (what a long run in the background shows). Writes
+    ``out/compare.json`` and each model's files; returns the JSON."""
     base = cfg or LMConfig()
+    say = log or (lambda line: None)
     rates = tuple(lr) if isinstance(lr, (tuple, list)) else (lr,)
     if not rates or min(rates) <= 0:
         raise InputError(f"--lr: learning rates must be positive, got {list(rates)}")
@@ -170,6 +175,7 @@ def compare(
             for rate in rates:
                 kept[rate] = (fit(lr=rate, seed=seed), {k: v.clone() for k, v in model.network.state_dict().items()})
                 sweep[rate] = evaluate(model, splits.tune, stride_share=stride_share)["bits_per_byte"]
+                say(f"{name} lr {rate:g} seed {seed}: {run_line(kept[rate][0])}, tune {sweep[rate]:.4f} bits/byte")
         best_lr = pick_best(sweep) if sweep else rates[0]
         runs = []
         for s in range(seeds):
@@ -180,6 +186,10 @@ def compare(
             else:
                 info = fit(lr=best_lr, seed=seed + s)
             info["tune"] = evaluate(model, splits.tune, stride_share=stride_share)
+            if not (s == 0 and best_lr in kept):
+                say(
+                    f"{name} lr {best_lr:g} seed {seed + s}: {run_line(info)}, tune {info['tune']['bits_per_byte']:.4f} bits/byte"
+                )
             info["test"] = evaluate(model, splits.test, stride_share=stride_share)
             runs.append(info)
         bits = np.array([[r["test"]["bits"][f] for f in files] for r in runs])  # (S, F) test bits
@@ -198,8 +208,11 @@ def compare(
             fit_seconds=fit_seconds,  # BPE's training, the latents' spread: before the language model's
         )
         model.save(out / name)
+        lo, hi = result["models"][name]["bits_per_byte_ci"]
+        say(f"{name}: lr {best_lr:g}, test {result['models'][name]['bits_per_byte']:.4f} bits/byte ({lo:.4f}-{hi:.4f})")
     if "tokun" in models:
         best = pick_best({m: result["models"][m]["tune_bits_per_byte"] for m in best_of})
+        say(f"tokun = {best}, the best on tune of {', '.join(best_of)}")
         result["models"]["tokun"] = {**result["models"][best], "best_of": list(best_of), "model": best}
     result.update(paired_differences(result))
     result["flops"] = flops_table(result, tokun_model)
@@ -213,6 +226,11 @@ def compare(
         result["cl100k_positions_per_1000_chars"] = None
     (out / "compare.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
+
+
+def run_line(info: dict[str, Any]) -> str:
+    """One training run in a few words: its steps and minutes."""
+    return f"{info['steps']:,} steps, {info['seconds'] / 60:.1f} min"
 
 
 def seed_bits(model: dict[str, Any], files: list[str], nbytes: np.ndarray) -> np.ndarray:
