@@ -282,3 +282,28 @@ def test_cli_help_names_every_model_compare_knows(capsys, monkeypatch) -> None:
     for name in (*MODELS, *BEST_OF):
         assert name in help_text, name
     assert "the best of " + ", ".join(BEST_OF) in help_text
+
+
+def test_a_rerun_keeps_the_finished_models_and_retrains_on_any_change(tmp_path) -> None:
+    """``compare`` resumes: a rerun of the same comparison keeps each finished model's figures (its folder's
+    result.json) without training, and returns the same JSON; a changed option or text trains again."""
+    from tokun.lm.compare import RESULT, compare
+
+    from ..conftest import FIXTURE
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(FIXTURE.read_text(encoding="utf-8") * 20, encoding="utf-8")
+    cfg = LMConfig(dim=16, layers=1, heads=2, ffn=32, context=8)
+    options = dict(minutes=None, flops=3e7, models=("bytes",), batch=4, progress=False, cfg=cfg, generate_chars=0)
+    first, log = compare([str(corpus)], out=tmp_path / "o", **options), []
+    assert (tmp_path / "o" / "bytes" / RESULT).is_file() and (tmp_path / "o" / "bytes" / "model.safetensors").is_file()
+    again = compare([str(corpus)], out=tmp_path / "o", log=log.append, **options)
+    assert again == first and len(log) == 1 and log[0].startswith("bytes: kept from an earlier run")
+    log.clear()
+    compare([str(corpus)], out=tmp_path / "o", log=log.append, **{**options, "flops": 4e7})
+    assert any(line.startswith("bytes lr ") for line in log)  # another budget: trained again
+    (corpus / "a.txt").write_text(FIXTURE.read_text(encoding="utf-8") * 21, encoding="utf-8")
+    log.clear()
+    compare([str(corpus)], out=tmp_path / "o", log=log.append, **{**options, "flops": 4e7})
+    assert any(line.startswith("bytes lr ") for line in log)  # another text: trained again

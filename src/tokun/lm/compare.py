@@ -16,10 +16,11 @@ contexts; batch 64). The trained models are saved under ``--out`` as safetensors
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,11 @@ except ImportError:  # Python 3.10
 
 import numpy as np
 
+from ..core.checkpoint import atomic_dir
 from ..core.config import preset
 from ..core.errors import InputError
 from . import stats
-from .data import Encoded, split_corpus
+from .data import Encoded, Splits, split_corpus
 from .evaluate import evaluate
 from .flops import forward_flops, macs_per_block
 from .generate import chars_per_second
@@ -110,7 +112,9 @@ def compare(
     run per rate (the first seed, whose run is then reused). ``context_chars``: every model's window spans about
     that many characters of its training text (None: :data:`CONTEXTS`' positions, unequal in characters). ``log``
     receives a line per training run and per model (what a long run in the background shows). Writes
-    ``out/compare.json`` and each model's files; returns the JSON."""
+    ``out/compare.json`` and each model's files; returns the JSON. Resumable: each model's folder keeps its figures
+    (``result.json``) with a fingerprint of the text, the options and the version; a rerun of the same comparison
+    keeps the models it finds finished and trains the rest."""
     base = cfg or LMConfig()
     say = log or (lambda line: None)
     rates = tuple(lr) if isinstance(lr, (tuple, list)) else (lr,)
@@ -156,7 +160,16 @@ def compare(
     test_all = "\n".join(splits.test.values())
     speed_texts = [text[:generate_chars] for text in splits.test.values()]  # every model writes these alike
     files = [name for name, text in splits.test.items() if text]
+    fingerprint = comparison_key(  # what a model's figures depend on: a finished model is kept on a rerun
+        splits, flops=flops, minutes=minutes, seeds=seeds, batch=batch, lr=rates, seed=seed, tokun_model=tokun_model,
+        cfg=asdict(base), context_chars=context_chars, schedule=asdict(schedule), stride_share=stride_share,
+        generate_chars=generate_chars, device=device,
+    )  # fmt: skip
     for name in run:
+        if finished := kept_model(out / name, fingerprint):
+            result["models"][name], result["test_bytes_per_file"] = finished["model"], finished["test_bytes_per_file"]
+            say(f"{name}: kept from an earlier run of this comparison ({out / name / RESULT}; delete it to retrain)")
+            continue
         t0 = time.time()
         model = make(name, train_text, tokun_model)
         fit_seconds = time.time() - t0
@@ -207,7 +220,11 @@ def compare(
             generate_chars_per_s=chars_per_second(model, speed_texts) if generate_chars else None,
             fit_seconds=fit_seconds,  # BPE's training, the latents' spread: before the language model's
         )
-        model.save(out / name)
+        with atomic_dir(out / name) as folder:  # the model and its figures appear together, or not at all
+            model.save(folder)
+            finished = {"key": fingerprint, "model": result["models"][name]}
+            finished["test_bytes_per_file"] = result["test_bytes_per_file"]
+            (folder / RESULT).write_text(json.dumps(finished, indent=2) + "\n")
         lo, hi = result["models"][name]["bits_per_byte_ci"]
         say(f"{name}: lr {best_lr:g}, test {result['models'][name]['bits_per_byte']:.4f} bits/byte ({lo:.4f}-{hi:.4f})")
     if "tokun" in models:
@@ -226,6 +243,29 @@ def compare(
         result["cl100k_positions_per_1000_chars"] = None
     (out / "compare.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
+
+
+RESULT = "result.json"  # a finished model's figures in its folder, with the comparison's fingerprint
+
+
+def comparison_key(splits: Splits, **options: Any) -> str:
+    """A fingerprint of one comparison: the three splits' text, ``options`` and tokun's version."""
+    from ..core.version import __version__
+
+    h = hashlib.sha256(json.dumps({**options, "version": __version__}, sort_keys=True, default=str).encode())
+    for part in (splits.train, splits.tune, splits.test):
+        for name, text in sorted(part.items()):
+            h.update(f"\0{name}\0".encode() + text.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def kept_model(folder: Path, key: str) -> dict[str, Any] | None:
+    """The figures a finished model left in ``folder`` for the comparison ``key``, else None."""
+    try:
+        finished = json.loads((folder / RESULT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return finished if isinstance(finished, dict) and finished.get("key") == key else None
 
 
 def run_line(info: dict[str, Any]) -> str:
