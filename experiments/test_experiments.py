@@ -88,3 +88,30 @@ def test_mixed_scripts_deals_lines_round_robin(tmp_path: Path) -> None:
     out = tmp_path / "mixed.txt"
     subprocess.run([sys.executable, script("mixed_scripts"), str(tmp_path), "--lines", "2", "--out", str(out)], check=True)
     assert out.read_text(encoding="utf-8") == "a1\nb1\na2\nb2"
+
+
+def test_lm_table_prints_the_protocol_tables(tmp_path: Path) -> None:
+    """experiments/lm_table.py: a row per model with its interval, `tokun` named as the model it is, the paired
+    verdicts as compare.json has them, and bits per byte against context from a contexts.json."""
+    from tokun.lm.compare import compare, compare_contexts
+    from tokun.lm.model import LMConfig
+
+    lines = FIXTURE.read_text(encoding="utf-8").splitlines()
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, part in (("a", lines[::2]), ("b", lines[1::2])):
+        (corpus / f"{name}.txt").write_text("\n".join(part * 30) + "\n", encoding="utf-8")
+    options = dict(
+        minutes=None, flops=1e8, models=("tokun", "bytes", "bpe"), batch=4, progress=False, generate_chars=0,
+        cfg=LMConfig(dim=16, layers=1, heads=2, ffn=32, context=8), best_of=("tokun-16",),
+    )  # fmt: skip
+    result = compare([str(corpus)], out=tmp_path / "o", seeds=2, **options)
+    compare_contexts([str(corpus)], context_chars=[16, 32], out=tmp_path / "c", **options)
+    cmd = [sys.executable, script("lm_table"), str(tmp_path / "o" / "compare.json")]
+    out = subprocess.run(cmd + ["--contexts", str(tmp_path / "c" / "contexts.json")], capture_output=True, text=True,
+                         check=True, timeout=300).stdout  # fmt: skip
+    assert "**`tokun`** (= `tokun-16`, best on tune)" in out
+    for pair, p in result["paired"].items():
+        a, b = pair.split("-", 1)
+        assert f"| `{a}` − `{b}` | {p['mean']:+.3f} |" in out and f"| {p['verdict']} |" in out
+    assert "| model | 16 characters | 32 characters |" in out and "windows per step (characters: batch): 16: 4, 32: 2" in out
