@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tokun.lm.compare import paired_differences
 from tokun.lm.data import split_corpus
 from tokun.lm.patch_model import BLOCK_CHARS, patches_of
 from tokun.lm.patching import BREAK, kind
+from tokun.lm.report import paired_differences
 
 
 def main() -> None:

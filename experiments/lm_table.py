@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from tokun.lm.compare import paired_differences
+from tokun.lm.report import paired_differences
 
 
 def model_rows(models: dict) -> list[str]:

@@ -142,7 +142,7 @@ def test_a_constant_difference_has_a_point_interval_and_a_verdict() -> None:
 def test_per_language_differences_count_wins_losses_and_ties_over_seeds() -> None:
     """Each file alone: a difference every seed agrees on is a win or a loss, one the seeds straddle a tie; and the
     pairs rebuilt from compare.json's per-file figures are the pairs of the bits they came from."""
-    from tokun.lm.compare import paired_differences
+    from tokun.lm.report import paired_differences
     from tokun.lm.stats import paired_per_file, tally
 
     nbytes = np.array([100.0, 200.0, 300.0])

@@ -175,7 +175,8 @@ def cmd_lm_compare(args: argparse.Namespace) -> int:
     import torch
 
     from ..core.errors import InputError
-    from ..lm.compare import PRESETS, compare, compare_contexts, compare_recipe, summary_rows
+    from ..lm.compare import PRESETS, compare, compare_contexts, compare_recipe
+    from ..lm.report import summary_rows
 
     set_threads(args.threads)
     if args.device.startswith("cuda") and not torch.cuda.is_available():

@@ -19,6 +19,7 @@ The modules:
     train.py          the one training loop: schedule as shares of each model's steps, AdamW (core.optim)
     evaluate.py       bits per byte with a sliding window, every byte of the text scored once
     stats.py          bootstrap intervals over seeds and files, paired differences, verdicts
+    report.py         a comparison's figures: each model's entry, the paired differences per pair and file, table rows
     compare.py        `tokun lm compare`: the protocol, the pick on tune, the report on test, FLOPs, recipes
     generate.py       `tokun lm generate` and generation speed (KV caches, batch 1)
     model.py          TokunInput/TokunOutput and a small llama
@@ -33,7 +34,6 @@ from .compare import PRESETS as PRESETS
 from .compare import compare as compare
 from .compare import compare_contexts as compare_contexts
 from .compare import pick_best as pick_best
-from .compare import summary_rows as summary_rows
 from .data import STX as STX
 from .data import Encoded as Encoded
 from .data import Splits as Splits
@@ -50,6 +50,7 @@ from .model import TokenLM as TokenLM
 from .model import TokunLM as TokunLM
 from .patch_model import PatchLM as PatchLM
 from .patch_model import TokunPatchEmbedding as TokunPatchEmbedding
+from .report import summary_rows as summary_rows
 from .train import Budget as Budget
 from .train import Schedule as Schedule
 from .train import train as train
