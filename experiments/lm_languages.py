@@ -22,6 +22,16 @@ from tokun.lm.patching import BREAK, kind
 from tokun.lm.report import paired_differences
 
 
+def bpe_chars_per_token(run: Path, texts: dict[str, str]) -> dict[str, float]:
+    """Characters per token of the run's BPE (``run/bpe/bpe.json``) on each text; empty if the run has none."""
+    if not (run / "bpe" / "bpe.json").is_file():
+        return {}
+    from tokenizers import Tokenizer
+
+    bpe = Tokenizer.from_file(str(run / "bpe" / "bpe.json"))
+    return {f: len(t) / max(1, len(bpe.encode(t).ids)) for f, t in texts.items()}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("compare_json", nargs="+", help="compare.json of one or more runs (their models merged)")
@@ -42,12 +52,25 @@ def main() -> None:
         files = per_language.get("tokun-bpe", {}).get("files", {})
         not_won = {f: p for f, p in files.items() if p["verdict"] != "win"}  # losses and ties, worst first
         scheme_of_tokun = models["tokun"].get("patch", "fixed-16")
+        bpe = bpe_chars_per_token(Path(args.compare_json[0]).parent, {f: test[f] for f in files})
         for f, p in sorted(not_won.items(), key=lambda kv: -kv[1]["mean"]):
             text = test[f]
             print(
                 f"  tokun - bpe on {f}: {p['mean']:+.3f} [{p['ci'][0]:+.3f}, {p['ci'][1]:+.3f}] {p['verdict']}; "
                 f"{len(text.encode('utf-8')) / max(1, len(text)):.2f} UTF-8 bytes/char, "
                 f"{len(text) / max(1, len(patches_of(text, scheme_of_tokun))):.1f} chars/patch ({scheme_of_tokun})"
+                + (f", BPE {bpe[f]:.2f} chars/token" if bpe else "")
+            )
+        if bpe:
+            diff = [files[f]["mean"] for f in files]
+            utf8 = [len(test[f].encode("utf-8")) / max(1, len(test[f])) for f in files]
+            median = {
+                v: np.median([bpe[f] for f in files if files[f]["verdict"] == v] or [np.nan]) for v in ("win", "loss")
+            }
+            print(
+                f"  tokun - bpe per file: correlation with BPE's chars/token {np.corrcoef(diff, [bpe[f] for f in files])[0, 1]:+.2f}, "
+                f"with UTF-8 bytes/char {np.corrcoef(diff, utf8)[0, 1]:+.2f}; BPE chars/token, median where tokun "
+                f"loses {median['loss']:.2f}, wins {median['win']:.2f}"
             )
     models.pop("tokun", None)  # an alias of the best tokun patch model
     scheme = models[args.model].get("patch", "words")
