@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from tokun.core.config import ModelConfig
-from tokun.core.errors import ModelError
+from tokun.core.errors import InputError, ModelError
 from tokun.core.model import AutoEncoder
 from tokun.lm.flops import macs_per_block, part_flops
 from tokun.lm.model import Body, KVCache, LMConfig, TokenLM, TokunLM, rotary
@@ -307,3 +307,29 @@ def test_a_rerun_keeps_the_finished_models_and_retrains_on_any_change(tmp_path) 
     log.clear()
     compare([str(corpus)], out=tmp_path / "o", log=log.append, **{**options, "flops": 4e7})
     assert any(line.startswith("bytes lr ") for line in log)  # another text: trained again
+
+
+def test_each_model_trains_at_its_own_learning_rate_from_a_table(tmp_path) -> None:
+    """``lr={model: rates}`` (a recipe's ``lr`` table): each model runs at its own rate, ``tokun``'s rate serves the
+    patch models it is chosen from, and a model without one or an unknown name is refused before any training."""
+    from tokun.lm.compare import compare
+
+    from ..conftest import FIXTURE
+
+    corpus = tmp_path / "a.txt"
+    corpus.write_text(FIXTURE.read_text(encoding="utf-8") * 20, encoding="utf-8")
+    cfg = LMConfig(dim=16, layers=1, heads=2, ffn=32, context=8)
+    options = dict(minutes=None, flops=3e7, batch=4, progress=False, cfg=cfg, generate_chars=0, out=tmp_path / "o")
+    result = compare(
+        [str(corpus)], models=("tokun", "bytes", "bpe"), best_of=("tokun-16",),
+        lr={"tokun": 2e-3, "bytes": 1e-3, "bpe": 4e-3}, **options,
+    )  # fmt: skip
+    assert {name: m["lr"] for name, m in result["models"].items()} == {
+        "tokun-16": 2e-3, "tokun": 2e-3, "bytes": 1e-3, "bpe": 4e-3,
+    }  # fmt: skip
+    with pytest.raises(InputError, match="no learning rate for bpe"):
+        compare([str(corpus)], models=("bytes", "bpe"), lr={"bytes": 1e-3}, **options)
+    with pytest.raises(InputError, match="no model named byte"):
+        compare([str(corpus)], models=("bytes",), lr={"byte": 1e-3}, **options)
+    with pytest.raises(InputError, match="learning rates of bytes must be positive"):
+        compare([str(corpus)], models=("bytes",), lr={"bytes": [1e-3, -1.0]}, **options)

@@ -91,7 +91,8 @@ def _lm_flags(p: argparse.ArgumentParser) -> None:
         type=float,
         nargs="+",
         default=[1e-3],
-        help="peak learning rate (default 1e-3); several: each model's is chosen by a sweep scored on the tune split",
+        help="peak learning rate (default 1e-3); several: each model's is chosen by a sweep scored on the tune split "
+        "(a recipe's lr may also be a table of each model's own)",
     )
     c.add_argument("--model", default=argparse.SUPPRESS, help="tokun model at both ends (default: 4x16)")
     c.add_argument(

@@ -92,7 +92,7 @@ def compare(
     seeds: int = 1,
     models: tuple[str, ...] = DEFAULT_MODELS,
     batch: int = 16,
-    lr: float | tuple[float, ...] = 1e-3,
+    lr: float | tuple[float, ...] | dict[str, float | tuple[float, ...]] = 1e-3,
     seed: int = 0,
     tokun_model: str = "4x16",
     progress: bool = True,
@@ -108,7 +108,8 @@ def compare(
     """Train each of ``models`` for ``flops`` and/or ``minutes`` (the first reached ends), ``seeds`` times, and
     report them on the test split (the protocol: this module's docstring). ``tokun`` trains every model of
     ``best_of`` (:data:`BEST_OF`) and reports the one best on tune. Several rates ``lr``: each model's is the best on tune of one
-    run per rate (the first seed, whose run is then reused). ``context_chars``: every model's window spans about
+    run per rate (the first seed, whose run is then reused); ``{model: rates}``: each trained model's own (e.g. the
+    rates an earlier comparison chose on tune). ``context_chars``: every model's window spans about
     that many characters of its training text (None: :data:`CONTEXTS`' positions, unequal in characters). ``log``
     receives a line per training run and per model (what a long run in the background shows). Writes
     ``out/compare.json`` and each model's files; returns the JSON. Resumable: each model's folder keeps its figures
@@ -116,9 +117,7 @@ def compare(
     keeps the models it finds finished and trains the rest."""
     base = cfg or LMConfig()
     say = log or (lambda line: None)
-    rates = tuple(lr) if isinstance(lr, (tuple, list)) else (lr,)
-    if not rates or min(rates) <= 0:
-        raise InputError(f"--lr: learning rates must be positive, got {list(rates)}")
+    rates_of = learning_rates(lr)
     if not minutes and not flops:
         raise InputError("lm compare needs a budget: --minutes N, --flops F, or both (the first reached ends training)")
     unknown = [m for m in models if m not in MODELS]
@@ -156,11 +155,16 @@ def compare(
         "test_bytes_per_file": {},
     }
     run = [m for m in MODELS if m != "tokun" and (m in models or (m in best_of and "tokun" in models))]
+    rates_by_model = {
+        m: rates_of.get(m) or rates_of.get("tokun" if m in best_of else m) or rates_of.get("*") for m in run
+    }
+    if missing := [m for m, rates in rates_by_model.items() if not rates]:
+        raise InputError(f"lm compare: no learning rate for {', '.join(missing)} (--lr names {', '.join(rates_of)})")
     test_all = "\n".join(splits.test.values())
     speed_texts = [text[:generate_chars] for text in splits.test.values()]  # every model writes these alike
     files = [name for name, text in splits.test.items() if text]
     fingerprint = comparison_key(  # what a model's figures depend on: a finished model is kept on a rerun
-        splits, flops=flops, minutes=minutes, seeds=seeds, batch=batch, lr=rates, seed=seed, tokun_model=tokun_model,
+        splits, flops=flops, minutes=minutes, seeds=seeds, batch=batch, lr=rates_of.get("*") if list(rates_of) == ["*"] else rates_of, seed=seed, tokun_model=tokun_model,
         cfg=asdict(base), context_chars=context_chars, schedule=asdict(schedule), stride_share=stride_share,
         generate_chars=generate_chars, device=device,
     )  # fmt: skip
@@ -182,7 +186,7 @@ def compare(
             chars_per_position=chars_per_position, progress=progress, device=device,
         )  # fmt: skip
 
-        sweep, kept = {}, {}
+        sweep, kept, rates = {}, {}, rates_by_model[name]
         if len(rates) > 1:
             for rate in rates:
                 kept[rate] = (fit(lr=rate, seed=seed), {k: v.clone() for k, v in model.network.state_dict().items()})
@@ -242,6 +246,21 @@ def compare(
         result["cl100k_positions_per_1000_chars"] = None
     (out / "compare.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
+
+
+def learning_rates(lr: float | tuple[float, ...] | dict[str, Any]) -> dict[str, tuple[float, ...]]:
+    """``{model: rates}`` from ``lr``: one rate or a sweep for every model (key ``"*"``), or a table of each
+    model's own (``tokun``'s serves the patch models it is chosen from); an error names an unknown model or a rate
+    that is not a positive number."""
+    table = lr if isinstance(lr, dict) else {"*": lr}
+    if unknown := [name for name in table if name not in MODELS and name != "*"]:
+        raise InputError(f"--lr: no model named {', '.join(unknown)}; models: {', '.join(MODELS)}")
+    rates_of = {name: tuple(r) if isinstance(r, (tuple, list)) else (r,) for name, r in table.items()}
+    for name, rates in rates_of.items():
+        if not rates or not all(isinstance(r, (int, float)) and r > 0 for r in rates):
+            where = "" if name == "*" else f" of {name}"
+            raise InputError(f"--lr: learning rates{where} must be positive numbers, got {list(rates)}")
+    return rates_of
 
 
 RESULT = "result.json"  # a finished model's figures in its folder, with the comparison's fingerprint
@@ -343,7 +362,7 @@ def compare_recipe(path: Path, **overrides: Any) -> dict[str, Any]:
         minutes=table.get("minutes"),
         models=tuple(table.get("models", DEFAULT_MODELS)),
         best_of=table.get("best_of", BEST_OF),
-        lr=tuple(table["lr"]) if isinstance(table.get("lr"), list) else table.get("lr", 1e-3),
+        lr=tuple(table["lr"]) if isinstance(table.get("lr"), list) else table.get("lr", 1e-3),  # or {model: rates}
     )
     if isinstance(contexts, list) and len(contexts) > 1:
         return compare_contexts(corpora, context_chars=contexts, **table)
