@@ -173,7 +173,9 @@ def test_tokun_is_chosen_among_tokun_patch_models_only(best_of, tmp_path) -> Non
         compare([str(FIXTURE)], minutes=1, out=tmp_path, models=("tokun",), best_of=best_of)
 
 
-@pytest.mark.parametrize("recipe", ["lm-compare.toml", "lm-contexts.toml", "lm-contexts-cpu.toml"])
+@pytest.mark.parametrize(
+    "recipe", ["lm-compare.toml", "lm-budget-cpu.toml", "lm-contexts.toml", "lm-contexts-cpu.toml"]
+)
 def test_recipes_name_only_what_compare_takes(recipe: str, monkeypatch, tmp_path) -> None:
     """The recipe files run through compare_recipe: every key known, the schedule's shares and contexts passed on."""
     import importlib
@@ -186,7 +188,11 @@ def test_recipes_name_only_what_compare_takes(recipe: str, monkeypatch, tmp_path
     monkeypatch.setattr(torch, "set_num_threads", lambda n: None)
     module.compare_recipe(ROOT / "recipes" / recipe, out=tmp_path, progress=False)  # as `tokun lm compare --recipe`
     batches = {kw["context_chars"]: kw["batch"] for kw in calls}  # the same characters a step at every context
-    expected = {"lm-compare.toml": {160: 16}, "lm-contexts.toml": {150: 64, 600: 16, 2400: 4}}
+    expected = {
+        "lm-compare.toml": {160: 16},
+        "lm-budget-cpu.toml": {160: 16},
+        "lm-contexts.toml": {150: 64, 600: 16, 2400: 4},
+    }
     assert batches == expected.get(recipe, {160: 16, 600: 4, 2400: 1})
     assert all(kw["schedule"].warmup == 0.1 and kw["flops"] >= 1e13 and kw["seeds"] >= 1 for kw in calls)
     assert all(kw["seeds"] == 3 for kw in calls) or recipe == "lm-contexts-cpu.toml"
