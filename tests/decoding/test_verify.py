@@ -8,7 +8,7 @@ from tokun.core.config import ModelConfig
 from tokun.core.model import AutoEncoder, add_noise
 from tokun.core.sources import random_codepoints
 from tokun.decoding.posterior import posterior_alternatives
-from tokun.decoding.slots import SlotTerms, scalar_values
+from tokun.decoding.slots import SlotTerms, read_scalar_values, scalar_values
 from tokun.decoding.verify import Reading, alternatives, deep, greedy, verify, wide_alternatives
 
 from ..conftest import FIXTURE
@@ -56,7 +56,8 @@ def test_alternatives_hold_the_runner_ups() -> None:
     logp = torch.log_softmax(torch.randn(2, 3, 4, 256), -1)
     alts = alternatives(logp, top=5)  # (F, C, A, 4)
     assert alts.shape == (2, 3, 4 * 5 + 6 + 4 + 1, 4)  # one byte among its top 5; 2, 3 or 4 bytes at runner-ups
-    best, second = logp.argmax(-1), logp.topk(2, -1).indices[..., 1]
+    best, second = read_scalar_values(logp.flatten(1, 2)).view(2, 3, 4), logp.topk(2, -1).indices[..., 1]
+    assert (best[..., 0] == 0).all() and (best[..., 1] <= 0x10).all()  # the reading is of scalar values' bytes
     assert (alts == best.unsqueeze(2)).all(-1).any(-1).all()  # the decoder's own reading is a candidate
     for j in range(4):  # each byte's runner-up, the others kept
         want = best.clone()

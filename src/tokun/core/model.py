@@ -175,13 +175,20 @@ class Decoder(nn.Module):
         self.mlp = LatentMLP(cfg.latent_dim, cfg.decoder_mlp, cfg) if cfg.decoder_mlp else None
 
     def forward(self, latents: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(latents))  # (..., T, 256)
+
+    def features(self, latents: torch.Tensor) -> torch.Tensor:
+        """``(..., N, latent_dim)`` latents -> ``(..., N, block_bytes, embed_dim)``: each byte's vector, before the
+        head (which a read may apply to some positions and byte values only: `Inference.read`)."""
         lead = latents.shape[:-1]
         x = latents.reshape(-1, 1, latents.shape[-1])  # (B, 1, L)
         if self.cfg.center_latent:
             x = x - x.mean(-1, keepdim=True)  # blind to a shift common to every dimension
         if self.mlp is not None:
             x = self.mlp(x)  # (B, 1, L)
-        return self.from_level(x, len(self.blocks)).view(*lead, self.cfg.block_bytes, BYTE_VALUES)  # (..., T, 256)
+        for block in self.blocks:
+            x = block(x)  # (B, S*G, D)
+        return x.view(*lead, self.cfg.block_bytes, -1)  # (..., T, E)
 
     def from_level(self, x: torch.Tensor, level: int) -> torch.Tensor:
         """Byte logits ``(B, T, 256)`` of ``(B, S, D)`` vectors of hierarchy ``level`` (0: bytes, 1: characters

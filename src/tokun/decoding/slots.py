@@ -31,6 +31,17 @@ def scalar_values(chars: torch.Tensor) -> torch.Tensor:
     return (b0 == 0) & (b1 <= 0x10) & ~((b1 == 0) & (b2 >= 0xD8) & (b2 <= 0xDF))
 
 
+def read_scalar_values(logits: torch.Tensor) -> torch.Tensor:
+    """``(..., T, 256)`` byte logits -> ``(..., T)`` int64: at each character, byte by byte, the likeliest value that
+    a Unicode scalar value can hold there: byte 0 is 0, byte 1 at most 0x10, bytes 2 and 3 any (a surrogate is left
+    to verification). Wherever the plain argmax reads such bytes it reads the same; elsewhere it was wrong for any
+    text. (`Inference.read` gets the same reading without scoring the values it never picks.)"""
+    chars = logits.unflatten(-2, (-1, CHAR_BYTES))  # (..., C, 4, 256)
+    plane = chars[..., 1, : MAX_PLANE + 1].argmax(-1)  # (..., C)
+    low = chars[..., 2:, :].argmax(-1)  # (..., C, 2)
+    return torch.cat([torch.zeros_like(plane)[..., None], plane[..., None], low], -1).flatten(-2)  # (..., T)
+
+
 def codepoints(chars: torch.Tensor) -> torch.Tensor:
     """``(..., 4)`` UTF-32-BE bytes (int64) -> ``(...)`` codepoints."""
     return (chars[..., 0] << 24) | (chars[..., 1] << 16) | (chars[..., 2] << 8) | chars[..., 3]

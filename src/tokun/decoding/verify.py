@@ -55,7 +55,7 @@ from . import posterior as posterior_decoding
 from .inference import Inference
 from .posterior import PosteriorConfig
 from .prior import CharPrior
-from .slots import CHAR_BYTES, MAX_PLANE, SlotTerms, scalar_values
+from .slots import CHAR_BYTES, MAX_PLANE, SlotTerms, read_scalar_values, scalar_values
 
 RUNNER_UPS = 2  # of one byte, next to every value of another, in the wide search
 
@@ -94,8 +94,9 @@ class VerifyStats:
 def alternatives(logp: torch.Tensor, top: int) -> torch.Tensor:
     """``(F, C, 4, 256)`` byte log-probabilities -> ``(F, C, A, 4)`` candidate characters: the decoder's
     reading with one byte set to each of that byte's ``top`` likeliest values, or two, three or four bytes to
-    their runner-ups ('a', U+0061, read as U+13D04: three bytes, each right at rank 2)."""
-    best = logp.argmax(-1)  # (F, C, 4)
+    their runner-ups ('a', U+0061, read as U+13D04: three bytes, each right at rank 2). The reading is the one
+    `Inference.read` gives (the likeliest bytes of a scalar value)."""
+    best = read_scalar_values(logp.flatten(1, 2)).view(logp.shape[:3])  # (F, C, 4)
     ranked = logp.topk(top, -1).indices  # (F, C, 4, top)
     out = []
     for j in range(CHAR_BYTES):

@@ -47,7 +47,7 @@ from ..core.checkpoint import CONFIG, WEIGHTS, atomic_dir, load_model, read_conf
 from ..core.errors import InputError
 from ..core.model import BYTE_VALUES, AutoEncoder
 from ..decoding.inference import read_step
-from ..decoding.slots import CHAR_BYTES, SlotTerms
+from ..decoding.slots import CHAR_BYTES, SlotTerms, read_scalar_values
 from ..decoding.tokenizer import Tokenizer
 from ..decoding.verify import VerifyConfig
 
@@ -100,7 +100,7 @@ class VerifyGraph(nn.Module):
         self.encoder, self.decoder, self.centred = model.encoder, model.decoder, model.cfg.center_latent
 
     def forward(self, latents: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        rows = self.decoder(latents).argmax(-1)  # (N, B)
+        rows = read_scalar_values(self.decoder(latents))  # (N, B)
         z = latents - latents.mean(-1, keepdim=True) if self.centred else latents  # (N, L)
         distance = (self.encoder(rows) - z).norm(dim=-1) / z.norm(dim=-1)  # (N,)
         return rows.to(torch.uint8), distance
@@ -257,11 +257,12 @@ class OnnxInference:
         return self.decoder.run(None, {"latents": np.ascontiguousarray(z)})[0]
 
     def read(self, latents: torch.Tensor) -> np.ndarray:
-        """``(N, latent_dim)`` latents -> ``(N, block_bytes)`` uint8: the decoder's likeliest byte at each position."""
+        """``(N, latent_dim)`` latents -> ``(N, block_bytes)`` uint8: the decoder's likeliest bytes of a Unicode
+        scalar value at each character, as `Inference.read` (:func:`~tokun.decoding.slots.read_scalar_values`)."""
         out = np.empty((len(latents), self.cfg.block_bytes), dtype=np.uint8)
         step = read_step(self.cfg.block_bytes, self.batch_size)
         for i in range(0, len(latents), step):
-            out[i : i + step] = self.logits(latents[i : i + step]).argmax(-1)
+            out[i : i + step] = read_scalar_values(torch.from_numpy(self.logits(latents[i : i + step]))).numpy()
         return out
 
     def log_probs(self, latents: torch.Tensor) -> torch.Tensor:
