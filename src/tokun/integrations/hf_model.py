@@ -45,7 +45,7 @@ from ..core.config import BYTES_PER_CHAR, ModelConfig
 from ..core.errors import InputError, ModelError
 from ..core.model import AutoEncoder
 from ..lm import LMConfig, LocalConfig, PatchLM, TokunPatchEmbedding
-from .hf_tokenizer import IGNORE, PAD_ID
+from .hf_ids import IGNORE, PAD_ID
 from .remote import write_remote_module
 
 MODEL_TYPE = "tokun-lm"

@@ -71,13 +71,9 @@ from ..core import checkpoint, codec
 from ..core.config import BYTES_PER_CHAR
 from ..core.errors import InputError, ModelError
 from ..core.model import BYTE_VALUES
+from .hf_ids import BOS, EOS, IGNORE, PAD_ID, PAD_TOKEN, SEP, VOCAB_SIZE, check_id, flat_ids, kept_lengths, not_whole
 from .remote import write_remote_module
 
-BOS, EOS, SEP = "\x02", "\x03", "\x1e"  # start of text, end of text, record separator: characters, 4 ids each
-PAD_ID = BYTE_VALUES  # 256: outside the byte values, so padding is never text
-PAD_TOKEN = "<pad>"
-VOCAB_SIZE = BYTE_VALUES + 1
-IGNORE = -100  # the label that losses and transformers' collators skip
 REMOTE_MODULE = "tokenization_tokun"  # the module save_pretrained writes beside tokenizer_config.json
 REFUSED = {  # call-time options tokun cannot honour, and why
     "return_overflowing_tokens": "tokun cuts whole texts, it returns no overflow: split long texts before encoding",
@@ -118,8 +114,9 @@ class TokunTokenizer(PreTrainedTokenizer):
         self.block_chars = block_chars
         self.prepend_bos = prepend_bos
         self.append_eos = append_eos
-        super().__init__(block_chars=block_chars, prepend_bos=prepend_bos, append_eos=append_eos, pad_token=pad_token,
-                         **kwargs)
+        super().__init__(
+            block_chars=block_chars, prepend_bos=prepend_bos, append_eos=append_eos, pad_token=pad_token, **kwargs
+        )
 
     @classmethod
     def for_model(cls, model: str | None = None, **kwargs: Any) -> TokunTokenizer:
@@ -174,7 +171,9 @@ class TokunTokenizer(PreTrainedTokenizer):
     def get_vocab(self) -> dict[str, int]:
         return {**{chr(b): b for b in range(BYTE_VALUES)}, PAD_TOKEN: PAD_ID}
 
-    def tokenize(self, text: str, pair: str | None = None, add_special_tokens: bool = False, **kwargs: Any) -> list[str]:
+    def tokenize(
+        self, text: str, pair: str | None = None, add_special_tokens: bool = False, **kwargs: Any
+    ) -> list[str]:
         """One token per id of ``tok(text).input_ids``: ``chr(b)`` for a byte, ``<pad>`` for the fill of the last
         block (module docstring)."""
         ids = self(text, pair, add_special_tokens=add_special_tokens, **kwargs)["input_ids"]
@@ -198,8 +197,8 @@ class TokunTokenizer(PreTrainedTokenizer):
         """One id -> its token; one text's flat ids -> their tokens. Nested ids (a batch, or blocks) are an error."""
         ids = to_py_obj(ids)
         if isinstance(ids, int):
-            return self._convert_id_to_token(self._check_id(ids))
-        flat = _flat_ids(ids, "convert_ids_to_tokens", "one text's flat ids")
+            return self._convert_id_to_token(check_id(ids))
+        flat = flat_ids(ids, "convert_ids_to_tokens", "one text's flat ids")
         return [self._convert_id_to_token(i) for i in flat if not (skip_special_tokens and i == PAD_ID)]
 
     def convert_tokens_to_string(self, tokens: list[str]) -> str:
@@ -208,12 +207,6 @@ class TokunTokenizer(PreTrainedTokenizer):
     def save_vocabulary(self, save_directory: str, filename_prefix: str | None = None) -> tuple[str, ...]:
         return ()  # the vocabulary is the byte values and <pad>: tokenizer_config.json holds everything
 
-    @staticmethod
-    def _check_id(i: int) -> int:
-        if not 0 <= i <= PAD_ID:
-            raise InputError(f"tokun ids are byte values 0-255 and padding {PAD_ID}, got {i}")
-        return i
-
     # -- the layout a model reads ----------------------------------------------------------------
 
     def blocks(self, input_ids: Any) -> Any:
@@ -221,12 +214,12 @@ class TokunTokenizer(PreTrainedTokenizer):
         codec's fill): the encoder's input. A tensor stays a tensor (same device), anything else becomes numpy."""
         if hasattr(input_ids, "masked_fill"):  # a torch tensor
             if input_ids.shape[-1] % self.block_bytes:
-                raise InputError(_not_whole(input_ids.shape[-1], self.block_bytes))
+                raise InputError(not_whole(input_ids.shape[-1], self.block_bytes))
             out = input_ids.masked_fill(input_ids == PAD_ID, 0)
             return out.view(*out.shape[:-1], -1, self.block_bytes)
         ids = np.asarray(to_py_obj(input_ids), dtype=np.int64)
         if ids.ndim == 0 or ids.shape[-1] % self.block_bytes:
-            raise InputError(_not_whole(ids.shape[-1] if ids.ndim else 0, self.block_bytes))
+            raise InputError(not_whole(ids.shape[-1] if ids.ndim else 0, self.block_bytes))
         return np.where(ids == PAD_ID, 0, ids).reshape(*ids.shape[:-1], -1, self.block_bytes)
 
     def block_mask(self, attention_mask: Any) -> Any:
@@ -237,34 +230,6 @@ class TokunTokenizer(PreTrainedTokenizer):
         return mask.reshape(*mask.shape[:-1], -1, self.block_bytes).max(-1)
 
     # -- text -> ids -----------------------------------------------------------------------------
-
-    def _lengths(
-        self, text: str, pair: str | None, room: int | None, strategy: TruncationStrategy
-    ) -> tuple[int, int | None]:
-        """The characters of ``text`` and ``pair`` kept within ``room`` characters (module docstring: truncation)."""
-        a, b = len(text), (None if pair is None else len(pair))
-        if room is None or a + (b or 0) <= room:
-            return a, b
-        if strategy == TruncationStrategy.ONLY_SECOND and b is None:
-            raise InputError("truncation='only_second' needs a pair of texts")
-        if room < 0 or (strategy == TruncationStrategy.ONLY_FIRST and b is not None and b > room) or (
-            strategy == TruncationStrategy.ONLY_SECOND and a > room
-        ):
-            raise InputError(
-                f"max_length leaves {max(room, 0)} characters, fewer than the special characters or the text not cut "
-                f"need: a larger max_length, or truncation='longest_first'"
-            )
-        if b is None or strategy == TruncationStrategy.ONLY_FIRST:
-            return room - (b or 0), b
-        if strategy == TruncationStrategy.ONLY_SECOND:
-            return a, room - a
-        excess = a + b - room  # longest_first: one character at a time from the longer, the pair's on a tie
-        gap = abs(a - b)
-        if gap >= excess:
-            return (a - excess, b) if a > b else (a, b - excess)
-        rest = excess - gap
-        short = min(a, b)
-        return short - rest // 2, short - (rest + 1) // 2
 
     def _encode_one(
         self,
@@ -283,7 +248,7 @@ class TokunTokenizer(PreTrainedTokenizer):
                 raise InputError(f"TokunTokenizer encodes text (str), got {type(value).__name__}")
         mid = SEP if pair is not None else ""
         specials = len(head) + len(mid) + len(tail)
-        a, b = self._lengths(text, pair, None if room is None else room - specials, strategy)
+        a, b = kept_lengths(text, pair, None if room is None else room - specials, strategy)
         parts = [(head, None), (text[:a], 0), (mid, None)]
         if pair is not None:
             parts.append((pair[:b], 1))
@@ -421,9 +386,9 @@ class TokunTokenizer(PreTrainedTokenizer):
     ) -> dict:
         """One text's encoding padded as :meth:`_pad_row` does: what ``pad`` and the data collators call."""
         self._check_side(padding_side)
-        ids = _flat_ids(encoded_inputs[self.model_input_names[0]], "pad", "each text's flat ids")
+        ids = flat_ids(encoded_inputs[self.model_input_names[0]], "pad", "each text's flat ids")
         if len(ids) % self.block_bytes:
-            raise InputError(_not_whole(len(ids), self.block_bytes))
+            raise InputError(not_whole(len(ids), self.block_bytes))
         if return_attention_mask is None:
             return_attention_mask = "attention_mask" in self.model_input_names
         row = dict(encoded_inputs)
@@ -442,7 +407,7 @@ class TokunTokenizer(PreTrainedTokenizer):
         """One text's flat ids -> its text: padding (and -100, a label's padding) dropped."""
         kept = [i for i in ids if i not in (PAD_ID, IGNORE)]
         for i in kept:
-            self._check_id(i)
+            check_id(i)
         if len(kept) % BYTES_PER_CHAR:
             raise InputError(f"{len(kept)} byte ids do not make whole characters (4 bytes each)")
         cps = codec.bytes_to_codepoints(np.asarray(kept, dtype=np.uint8).reshape(1, -1)).reshape(-1)
@@ -453,7 +418,7 @@ class TokunTokenizer(PreTrainedTokenizer):
 
     def decode(self, token_ids: Any, skip_special_tokens: bool = False, **kwargs: Any) -> str:  # type: ignore[override]
         """One text's flat ids -> its text, exact (a text ending in U+0000 included: padding is id 256)."""
-        ids = _flat_ids(to_py_obj(token_ids), "decode", "one text's flat ids (a batch: batch_decode)")
+        ids = flat_ids(to_py_obj(token_ids), "decode", "one text's flat ids (a batch: batch_decode)")
         return self._text(ids, skip_special_tokens=skip_special_tokens)
 
     def batch_decode(self, sequences: Any, skip_special_tokens: bool = False, **kwargs: Any) -> list[str]:  # type: ignore[override]
@@ -462,26 +427,6 @@ class TokunTokenizer(PreTrainedTokenizer):
         if hasattr(seqs, "tolist"):
             seqs = seqs.tolist()
         return [self.decode(s, skip_special_tokens=skip_special_tokens) for s in seqs]
-
-
-def _not_whole(n: int, block_bytes: int) -> str:
-    return f"{n} ids are not whole blocks: tokun's ids come {block_bytes} to a block (the tokenizer's output)"
-
-
-def _flat_ids(ids: Any, call: str, expected: str) -> list[int]:
-    """``ids`` as a flat list of ints; nested ids (a batch, or the old (blocks, bytes) layout) are a one-line error."""
-    if hasattr(ids, "tolist"):
-        ids = ids.tolist()
-    if isinstance(ids, int):
-        return [ids]
-    ids = list(ids)
-    if any(not isinstance(i, (int, np.integer)) for i in ids):
-        shape = np.shape(ids) if ids and all(isinstance(i, (list, tuple)) for i in ids) else "nested"
-        raise InputError(
-            f"{call} takes {expected}, got ids of shape {shape}: tokun's ids are flat, (batch, blocks * bytes); "
-            "a 3-d (batch, blocks, bytes) array flattens with ids.reshape(len(ids), -1)"
-        )
-    return [int(i) for i in ids]
 
 
 def register() -> None:
