@@ -7,12 +7,11 @@ On the blocks of ../shared/corpora (or the test fixture), cut into 16-character 
 ``--repeats``, ``--threads`` torch threads):
 
 - ``encode``: `Inference.encode_bytes`, the folded encoder `encode-dataset` runs;
-- ``read``: `Inference.read`, the decoder's likeliest bytes, what `decode-dataset` runs before verifying (which
-  encodes once more);
-- ``read_unicode``: the same decoder, its last two layers run only where a Unicode scalar value has a choice: byte
-  0 of a character is always 0 and byte 1 at most 0x10, so the head scores 17 + 256 + 256 values a character
-  instead of 4 x 256 (a lower bound of what a cheaper read of this decoder costs; it agrees with ``read`` wherever
-  ``read`` gives a Unicode scalar value);
+- ``read``: `Inference.read`, the decoder's likeliest bytes of a Unicode scalar value (its head scores neither
+  byte 0 nor byte 1's values above 0x10), what `decode-dataset` runs before verifying (which encodes once more);
+- ``read_unicode``: the same reading with the last detokenize block skipping byte 0 as well (byte 0 of a character
+  is always 0): a lower bound of what a cheaper read of this decoder costs; it agrees with ``read`` wherever
+  ``read`` gives a Unicode scalar value;
 - ``read_bf16``: ``read`` with the decoder in bfloat16, and the share of bytes it reads as float32 does.
 
 It prints one JSON line: seconds, each against ``encode``, and the multiply-adds per block of encoder and decoder.

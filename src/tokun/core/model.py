@@ -186,16 +186,18 @@ class Decoder(nn.Module):
             x = x - x.mean(-1, keepdim=True)  # blind to a shift common to every dimension
         if self.mlp is not None:
             x = self.mlp(x)  # (B, 1, L)
-        for block in self.blocks:
-            x = block(x)  # (B, S*G, D)
-        return x.view(*lead, self.cfg.block_bytes, -1)  # (..., T, E)
+        return self.down_from(x, len(self.blocks)).view(*lead, self.cfg.block_bytes, -1)  # (..., T, E)
 
     def from_level(self, x: torch.Tensor, level: int) -> torch.Tensor:
         """Byte logits ``(B, T, 256)`` of ``(B, S, D)`` vectors of hierarchy ``level`` (0: bytes, 1: characters
         for ``4x...`` models, ``len(token_dim)``: latents), through the detokenize blocks below it."""
+        return self.head(self.down_from(x, level))  # (B, T, 256)
+
+    def down_from(self, x: torch.Tensor, level: int) -> torch.Tensor:
+        """``(B, S, D)`` vectors of hierarchy ``level`` -> ``(B, T, E)`` byte vectors, through the blocks below it."""
         for block in self.blocks[len(self.blocks) - level :]:
             x = block(x)  # (B, S*G, D)
-        return self.head(x)  # (B, T, 256)
+        return x
 
 
 @dataclass
